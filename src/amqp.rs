@@ -1,0 +1,1359 @@
+//! The only module that names amiquip. Everything else speaks the small types defined here.
+//!
+//! Traps handled here (see shared/AMIQUIP.md): we open the TCP stream ourselves with
+//! TCP_NODELAY and a connect timeout, bound the AMQP handshake with our own deadline, use a
+//! fresh channel for every operation that may fail (a 404/406 kills the channel), never print
+//! amiquip errors raw (some print the URL with its password), and keep the write buffer small.
+
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result};
+use amiquip::{
+    AmqpProperties, AmqpValue, Auth, Channel, Confirm, Connection, ConnectionBlockedNotification,
+    ConnectionOptions, ConnectionTuning, ConsumerMessage, ConsumerOptions, ExchangeDeclareOptions,
+    ExchangeType, FieldTable, Publish, QueueDeclareOptions, QueueDeleteOptions,
+};
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------------
+// Our own message types
+// ---------------------------------------------------------------------------------------------
+
+/// A header or argument table.
+pub type Table = BTreeMap<String, Value>;
+
+/// A field value in a header or argument table.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Boolean.
+    Bool(bool),
+    /// Any integer type (sent as a signed 64-bit integer).
+    Int(i64),
+    /// Float or double.
+    Float(f64),
+    /// AMQP decimal.
+    Decimal {
+        /// Digits after the point.
+        scale: u8,
+        /// Unscaled value.
+        value: u32,
+    },
+    /// UTF-8 string.
+    Str(String),
+    /// Byte array.
+    Bytes(Vec<u8>),
+    /// Array.
+    Array(Vec<Value>),
+    /// Nested table.
+    Table(Table),
+    /// Timestamp (seconds since the epoch).
+    Timestamp(u64),
+    /// No value.
+    Void,
+}
+
+/// Basic message properties (only the ones set are `Some`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Properties {
+    /// MIME content type.
+    pub content_type: Option<String>,
+    /// MIME content encoding.
+    pub content_encoding: Option<String>,
+    /// Application headers.
+    pub headers: Option<Table>,
+    /// 1 transient, 2 persistent.
+    pub delivery_mode: Option<u8>,
+    /// Priority 0-255.
+    pub priority: Option<u8>,
+    /// Correlation id (RPC).
+    pub correlation_id: Option<String>,
+    /// Reply-to queue (RPC).
+    pub reply_to: Option<String>,
+    /// Per-message TTL in milliseconds, as a string.
+    pub expiration: Option<String>,
+    /// Application message id.
+    pub message_id: Option<String>,
+    /// Timestamp (seconds).
+    pub timestamp: Option<u64>,
+    /// Message type name.
+    pub kind: Option<String>,
+    /// Validated user id.
+    pub user_id: Option<String>,
+    /// Application id.
+    pub app_id: Option<String>,
+    /// Cluster id (deprecated).
+    pub cluster_id: Option<String>,
+}
+
+/// A message to publish.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Message {
+    /// Body bytes.
+    pub body: Vec<u8>,
+    /// Properties.
+    pub props: Properties,
+}
+
+/// What is needed to acknowledge a delivery on the channel that received it.
+#[derive(Clone, Debug)]
+pub struct AckToken(amiquip::Delivery);
+
+impl AckToken {
+    /// The delivery tag.
+    pub fn tag(&self) -> u64 {
+        self.0.delivery_tag()
+    }
+}
+
+/// A message taken from a queue.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// Exchange it was published to ("" for the default exchange).
+    pub exchange: String,
+    /// Routing key it was published with.
+    pub routing_key: String,
+    /// Delivered before.
+    pub redelivered: bool,
+    /// Body and properties.
+    pub message: Message,
+    /// Token to ack/nack it with.
+    pub token: AckToken,
+}
+
+/// A message the broker returned as unroutable.
+#[derive(Clone, Debug)]
+pub struct Returned {
+    /// Reply code (312 NO_ROUTE).
+    pub reply_code: u16,
+    /// Reply text.
+    pub reply_text: String,
+    /// Exchange.
+    pub exchange: String,
+    /// Routing key.
+    pub routing_key: String,
+    /// The message's id property, if set.
+    pub message_id: Option<String>,
+}
+
+/// Exchange kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExchangeKind {
+    /// Every bound queue gets a copy.
+    Fanout,
+    /// Routing key equals binding key.
+    Direct,
+    /// Routing key matches a pattern with `*` and `#`.
+    Topic,
+    /// Headers match binding arguments.
+    Headers,
+}
+
+impl ExchangeKind {
+    /// The broker's name for the type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExchangeKind::Fanout => "fanout",
+            ExchangeKind::Direct => "direct",
+            ExchangeKind::Topic => "topic",
+            ExchangeKind::Headers => "headers",
+        }
+    }
+}
+
+/// Queue declaration flags.
+#[derive(Clone, Debug, Default)]
+pub struct QueueSpec {
+    /// Survives a broker restart.
+    pub durable: bool,
+    /// Deleted when its last consumer goes.
+    pub auto_delete: bool,
+    /// Owned by this connection.
+    pub exclusive: bool,
+    /// x-arguments.
+    pub args: Table,
+}
+
+/// Exchange declaration flags.
+#[derive(Clone, Debug)]
+pub struct ExchangeSpec {
+    /// Type.
+    pub kind: ExchangeKind,
+    /// Survives a broker restart.
+    pub durable: bool,
+    /// Deleted when its last binding goes.
+    pub auto_delete: bool,
+    /// Only exchanges can publish to it.
+    pub internal: bool,
+    /// Arguments.
+    pub args: Table,
+}
+
+/// What a queue declaration reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueInfo {
+    /// Name (server-assigned for "").
+    pub name: String,
+    /// Ready messages.
+    pub messages: u32,
+    /// Consumers.
+    pub consumers: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connecting
+// ---------------------------------------------------------------------------------------------
+
+/// TLS settings from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    /// CA bundle to trust (PEM).
+    pub cacert: Option<String>,
+    /// Client certificate (PEM).
+    pub cert: Option<String>,
+    /// Client key (PEM, PKCS#8).
+    pub key: Option<String>,
+    /// Skip verification.
+    pub insecure: bool,
+}
+
+/// How to connect.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// Brokers to try, in order.
+    pub endpoints: Vec<Endpoint>,
+    /// TCP connect plus handshake deadline.
+    pub timeout: Duration,
+    /// TLS settings.
+    pub tls: TlsOptions,
+    /// Shown in the management UI ("rmq send").
+    pub name: String,
+}
+
+/// An open AMQP connection.
+pub struct Session {
+    conn: Option<Connection>,
+    endpoint: Endpoint,
+    blocked: Option<crossbeam_channel::Receiver<ConnectionBlockedNotification>>,
+}
+
+impl Session {
+    /// Connect to the first endpoint that answers.
+    pub fn open(opts: &ConnectOptions) -> Result<Session> {
+        let mut last = None;
+        for ep in &opts.endpoints {
+            match open_one(ep, opts) {
+                Ok(s) => return Ok(s),
+                // Wrong credentials or vhost are the same on every node: stop at once.
+                Err(e @ (Error::AccessRefused { .. } | Error::NotFound { .. })) => return Err(e),
+                Err(Error::Usage(m)) => return Err(Error::Usage(m)),
+                Err(e) => {
+                    crate::log::debug(&format!("{}: {e}", ep.redacted()));
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::Usage("no broker URL given".into())))
+    }
+
+    /// The broker this session is connected to.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    fn conn(&mut self) -> Result<&mut Connection> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| Error::Other("connection already closed".into()))
+    }
+
+    fn raw_channel(&mut self) -> Result<Channel> {
+        let conn = self.conn()?;
+        conn.open_channel(None)
+            .map_err(|e| map_err(e, "channel", &Ctx::None))
+    }
+
+    /// A channel for publishing: confirms (optional) and a return listener.
+    pub fn publisher(&mut self, confirms: bool) -> Result<Publisher> {
+        let ch = self.raw_channel()?;
+        let what = Ctx::None;
+        let returns = ch.listen_for_returns().map_err(|e| map_err(e, "", &what))?;
+        let confirms = if confirms {
+            let rx = ch
+                .listen_for_publisher_confirms()
+                .map_err(|e| map_err(e, "", &what))?;
+            ch.enable_publisher_confirms()
+                .map_err(|e| map_err(e, "", &what))?;
+            Some(rx)
+        } else {
+            None
+        };
+        Ok(Publisher {
+            ch,
+            confirms,
+            returns,
+            published: 0,
+        })
+    }
+
+    /// A channel for consuming.
+    pub fn consumer_channel(&mut self, prefetch: Option<u16>) -> Result<ConsumerChannel> {
+        let ch = self.raw_channel()?;
+        if let Some(n) = prefetch {
+            ch.qos(0, n, false)
+                .map_err(|e| map_err(e, "basic.qos", &Ctx::None))?;
+        }
+        Ok(ConsumerChannel { ch })
+    }
+
+    /// Passive queue declare: `None` when the queue does not exist.
+    pub fn queue_inspect(&mut self, name: &str) -> Result<Option<QueueInfo>> {
+        let ch = self.raw_channel()?;
+        let r = ch.queue_declare_passive(name);
+        match r {
+            Ok(q) => Ok(Some(queue_info(&q))),
+            Err(e) => match map_err(e, "", &Ctx::queue(name, &self.endpoint)) {
+                Error::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Declare a queue exactly ("" gets a server-assigned name).
+    pub fn queue_declare(&mut self, name: &str, spec: &QueueSpec) -> Result<QueueInfo> {
+        let ch = self.raw_channel()?;
+        let opts = QueueDeclareOptions {
+            durable: spec.durable,
+            exclusive: spec.exclusive,
+            auto_delete: spec.auto_delete,
+            arguments: to_field_table(&spec.args),
+        };
+        let ctx = Ctx::queue(name, &self.endpoint);
+        let q = ch
+            .queue_declare(name, opts)
+            .map_err(|e| map_err(e, "", &ctx))?;
+        let info = queue_info(&q);
+        drop(q);
+        let _ = ch.close();
+        Ok(info)
+    }
+
+    /// Does the exchange exist?
+    pub fn exchange_exists(&mut self, name: &str) -> Result<bool> {
+        if name.is_empty() || name.starts_with("amq.") {
+            // The default exchange cannot be declared passively; amq.* always exist.
+            return Ok(true);
+        }
+        let ch = self.raw_channel()?;
+        match ch.exchange_declare_passive(name) {
+            Ok(_) => Ok(true),
+            Err(e) => match map_err(e, "", &Ctx::exchange(name, &self.endpoint)) {
+                Error::NotFound { .. } => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Declare an exchange exactly.
+    pub fn exchange_declare(&mut self, name: &str, spec: &ExchangeSpec) -> Result<()> {
+        let ch = self.raw_channel()?;
+        let kind = match spec.kind {
+            ExchangeKind::Fanout => ExchangeType::Fanout,
+            ExchangeKind::Direct => ExchangeType::Direct,
+            ExchangeKind::Topic => ExchangeType::Topic,
+            ExchangeKind::Headers => ExchangeType::Headers,
+        };
+        let opts = ExchangeDeclareOptions {
+            durable: spec.durable,
+            auto_delete: spec.auto_delete,
+            internal: spec.internal,
+            arguments: to_field_table(&spec.args),
+        };
+        let ctx = Ctx::exchange(name, &self.endpoint);
+        ch.exchange_declare(kind, name, opts)
+            .map_err(|e| map_err(e, "", &ctx))?;
+        let _ = ch.close();
+        Ok(())
+    }
+
+    /// Bind a queue to an exchange.
+    pub fn queue_bind(
+        &mut self,
+        queue: &str,
+        exchange: &str,
+        key: &str,
+        args: &Table,
+    ) -> Result<()> {
+        let ch = self.raw_channel()?;
+        let ctx = Ctx::binding(queue, exchange, &self.endpoint);
+        ch.queue_bind(queue, exchange, key, to_field_table(args))
+            .map_err(|e| map_err(e, "", &ctx))?;
+        let _ = ch.close();
+        Ok(())
+    }
+
+    /// Remove a binding.
+    pub fn queue_unbind(
+        &mut self,
+        queue: &str,
+        exchange: &str,
+        key: &str,
+        args: &Table,
+    ) -> Result<()> {
+        let ch = self.raw_channel()?;
+        let ctx = Ctx::binding(queue, exchange, &self.endpoint);
+        ch.queue_unbind(queue, exchange, key, to_field_table(args))
+            .map_err(|e| map_err(e, "", &ctx))?;
+        let _ = ch.close();
+        Ok(())
+    }
+
+    /// Purge a queue; returns how many messages were removed.
+    pub fn queue_purge(&mut self, queue: &str) -> Result<u32> {
+        let ch = self.raw_channel()?;
+        let ctx = Ctx::queue(queue, &self.endpoint);
+        let n = ch.queue_purge(queue).map_err(|e| map_err(e, "", &ctx))?;
+        let _ = ch.close();
+        Ok(n)
+    }
+
+    /// Delete a queue; returns how many messages it held.
+    pub fn queue_delete(&mut self, queue: &str, if_unused: bool, if_empty: bool) -> Result<u32> {
+        let ch = self.raw_channel()?;
+        let ctx = Ctx::queue(queue, &self.endpoint);
+        let n = ch
+            .queue_delete(
+                queue,
+                QueueDeleteOptions {
+                    if_unused,
+                    if_empty,
+                },
+            )
+            .map_err(|e| map_err(e, "", &ctx))?;
+        let _ = ch.close();
+        Ok(n)
+    }
+
+    /// Delete an exchange.
+    pub fn exchange_delete(&mut self, exchange: &str, if_unused: bool) -> Result<()> {
+        let ch = self.raw_channel()?;
+        let ctx = Ctx::exchange(exchange, &self.endpoint);
+        ch.exchange_delete(exchange, if_unused)
+            .map_err(|e| map_err(e, "", &ctx))?;
+        let _ = ch.close();
+        Ok(())
+    }
+
+    /// A pending "connection blocked" notice, if the broker sent one.
+    pub fn blocked_notice(&self) -> Option<BlockedNotice> {
+        let rx = self.blocked.as_ref()?;
+        let mut last = None;
+        while let Ok(n) = rx.try_recv() {
+            last = Some(match n {
+                ConnectionBlockedNotification::Blocked(reason) => BlockedNotice::Blocked(reason),
+                ConnectionBlockedNotification::Unblocked => BlockedNotice::Unblocked,
+            });
+        }
+        last
+    }
+
+    /// Close the connection cleanly (bounded: a dead broker does not make us hang).
+    pub fn close(mut self) {
+        if let Some(conn) = self.conn.take() {
+            close_bounded(conn);
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            close_bounded(conn);
+        }
+    }
+}
+
+fn close_bounded(conn: Connection) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = conn.close();
+        let _ = tx.send(());
+    });
+    let _ = rx.recv_timeout(Duration::from_secs(2));
+}
+
+/// A broker flow-control notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlockedNotice {
+    /// Publishing is blocked (reason, e.g. "low on memory").
+    Blocked(String),
+    /// Publishing may go on.
+    Unblocked,
+}
+
+fn queue_info(q: &amiquip::Queue) -> QueueInfo {
+    QueueInfo {
+        name: q.name().to_string(),
+        messages: q.declared_message_count().unwrap_or(0),
+        consumers: q.declared_consumer_count().unwrap_or(0),
+    }
+}
+
+fn open_one(ep: &Endpoint, opts: &ConnectOptions) -> Result<Session> {
+    let deadline = Instant::now() + ep.connect_timeout.unwrap_or(opts.timeout);
+    let target = ep.redacted();
+    let stream = tcp_connect(ep, deadline).map_err(|e| unreachable(&target, &e.to_string()))?;
+    stream.set_nodelay(true).ok();
+    let stream = mio::net::TcpStream::from_stream(stream)
+        .map_err(|e| unreachable(&target, &e.to_string()))?;
+    let auth = if ep.auth_external {
+        Auth::External
+    } else {
+        Auth::Plain {
+            username: ep.user.clone(),
+            password: ep.password.clone(),
+        }
+    };
+    let options = ConnectionOptions::<Auth>::default()
+        .auth(auth)
+        .virtual_host(ep.vhost.clone())
+        .heartbeat(ep.heartbeat)
+        .channel_max(ep.channel_max)
+        .frame_max(ep.frame_max)
+        .information(Some(opts.name.clone()));
+    let tuning = ConnectionTuning::default().buffered_writes_high_water(1 << 20);
+    let tls = if ep.tls {
+        Some((tls_connector(ep, &opts.tls)?, tls_domain(ep)))
+    } else {
+        None
+    };
+    // The AMQP handshake has no deadline in amiquip: run it on a thread and stop waiting.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let r = match tls {
+            Some((connector, domain)) => {
+                Connection::open_tls_stream(connector, &domain, stream, options, tuning)
+            }
+            None => Connection::insecure_open_stream(stream, options, tuning),
+        };
+        let _ = tx.send(r);
+    });
+    let left = deadline.saturating_duration_since(Instant::now());
+    let mut conn = match rx.recv_timeout(left) {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Err(map_connect_err(e, ep)),
+        Err(_) => {
+            return Err(unreachable(
+                &target,
+                "no AMQP handshake within the connect timeout (is it a RabbitMQ AMQP port?)",
+            ));
+        }
+    };
+    let blocked = conn.listen_for_connection_blocked().ok();
+    crate::log::info(&format!("connected to {target}"));
+    Ok(Session {
+        conn: Some(conn),
+        endpoint: ep.clone(),
+        blocked,
+    })
+}
+
+fn tcp_connect(ep: &Endpoint, deadline: Instant) -> io::Result<TcpStream> {
+    let addrs: Vec<SocketAddr> = (ep.host.as_str(), ep.port).to_socket_addrs()?.collect();
+    // Prefer IPv4 first: brokers often listen on 127.0.0.1 only while "localhost" is ::1 too.
+    let mut addrs = addrs;
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "host name resolved to no address");
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"));
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn tls_domain(ep: &Endpoint) -> String {
+    ep.server_name.clone().unwrap_or_else(|| ep.host.clone())
+}
+
+fn tls_connector(ep: &Endpoint, tls: &TlsOptions) -> Result<native_tls::TlsConnector> {
+    let mut b = native_tls::TlsConnector::builder();
+    let cacert = tls.cacert.clone().or_else(|| ep.cacertfile.clone());
+    if let Some(path) = cacert {
+        let pem = read_file(&path, "CA certificate")?;
+        let cert = native_tls::Certificate::from_pem(&pem)
+            .map_err(|e| Error::Usage(format!("--cacert {path}: not a PEM certificate ({e})")))?;
+        b.add_root_certificate(cert);
+    }
+    let cert = tls.cert.clone().or_else(|| ep.certfile.clone());
+    let key = tls.key.clone().or_else(|| ep.keyfile.clone());
+    match (cert, key) {
+        (Some(c), Some(k)) => {
+            let id = native_tls::Identity::from_pkcs8(
+                &read_file(&c, "client certificate")?,
+                &read_file(&k, "client key")?,
+            )
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "--cert {c} / --key {k}: cannot use them as a client identity ({e}); \
+                     the key must be PEM PKCS#8"
+                ))
+            })?;
+            b.identity(id);
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(Error::Usage(
+                "--cert and --key go together: give both".into(),
+            ));
+        }
+        (None, None) => {}
+    }
+    if tls.insecure || ep.verify_none {
+        b.danger_accept_invalid_certs(true)
+            .danger_accept_invalid_hostnames(true);
+    }
+    b.build()
+        .map_err(|e| Error::Other(format!("cannot set up TLS: {e}")))
+}
+
+fn read_file(path: &str, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Usage(format!("cannot read {what} '{path}': {e}")))
+}
+
+fn unreachable(target: &str, reason: &str) -> Error {
+    Error::Unreachable {
+        target: target.to_string(),
+        reason: reason.to_string(),
+        hint: "check that RabbitMQ is running and the host/port are right (--url, RMQ_URL, \
+               --connect-timeout)"
+            .to_string(),
+    }
+}
+
+fn map_connect_err(e: amiquip::Error, ep: &Endpoint) -> Error {
+    let target = ep.redacted();
+    match e {
+        amiquip::Error::InvalidCredentials => Error::AccessRefused {
+            what: format!("{target} as user '{}'", ep.user),
+            reason: "the broker refused the user name or password".into(),
+            hint: "check --user and the password (--password-file or RMQ_PASSWORD)".into(),
+        },
+        amiquip::Error::ServerClosedConnection { code, message } if code == 530 || code == 403 => {
+            if message.contains("not found") {
+                Error::NotFound {
+                    what: format!("vhost '{}'", ep.vhost),
+                    reason: message,
+                    hint: "create it with rabbitmqctl add_vhost, or pick another with --vhost"
+                        .into(),
+                }
+            } else {
+                Error::AccessRefused {
+                    what: format!("vhost '{}' for user '{}'", ep.vhost, ep.user),
+                    reason: message,
+                    hint: format!(
+                        "grant access: rabbitmqctl set_permissions -p '{}' '{}' '.*' '.*' '.*'",
+                        ep.vhost, ep.user
+                    ),
+                }
+            }
+        }
+        amiquip::Error::UnsupportedAuthMechanism {
+            available,
+            requested,
+        } => Error::AccessRefused {
+            what: target,
+            reason: format!("auth mechanism {requested} not offered (broker offers {available})"),
+            hint: "enable rabbitmq_auth_mechanism_ssl for EXTERNAL, or use a password".into(),
+        },
+        #[allow(unreachable_patterns)]
+        amiquip::Error::TlsHandshake { source } => Error::Unreachable {
+            target,
+            reason: format!("TLS handshake failed: {source}"),
+            hint:
+                "check --cacert (or --insecure to skip verification) and that the port speaks TLS"
+                    .into(),
+        },
+        other => {
+            let mapped = map_err(other, "connect", &Ctx::None);
+            match mapped {
+                Error::ConnectionLost { reason, .. } => unreachable(&target, &reason),
+                m => m,
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error mapping
+// ---------------------------------------------------------------------------------------------
+
+/// What an operation was about, for error messages.
+enum Ctx {
+    None,
+    Queue { name: String, vhost: String },
+    Exchange { name: String, vhost: String },
+    Binding { queue: String, exchange: String },
+}
+
+impl Ctx {
+    fn queue(name: &str, ep: &Endpoint) -> Ctx {
+        Ctx::Queue {
+            name: name.into(),
+            vhost: ep.vhost.clone(),
+        }
+    }
+    fn exchange(name: &str, ep: &Endpoint) -> Ctx {
+        Ctx::Exchange {
+            name: name.into(),
+            vhost: ep.vhost.clone(),
+        }
+    }
+    fn binding(queue: &str, exchange: &str, _ep: &Endpoint) -> Ctx {
+        Ctx::Binding {
+            queue: queue.into(),
+            exchange: exchange.into(),
+        }
+    }
+    fn describe(&self) -> String {
+        match self {
+            Ctx::None => "the broker".into(),
+            Ctx::Queue { name, vhost } => format!("queue '{name}' in vhost '{vhost}'"),
+            Ctx::Exchange { name, vhost } => format!("exchange '{name}' in vhost '{vhost}'"),
+            Ctx::Binding { queue, exchange } => {
+                format!("binding of queue '{queue}' to exchange '{exchange}'")
+            }
+        }
+    }
+}
+
+/// Turn an amiquip error into ours. Never uses amiquip's Display for URL-carrying variants.
+fn map_err(e: amiquip::Error, op: &str, ctx: &Ctx) -> Error {
+    use amiquip::Error as A;
+    match e {
+        A::ServerClosedChannel { code, message, .. } => channel_error(code, message, ctx),
+        A::ServerClosedConnection { code, message } => match code {
+            403 | 530 => Error::AccessRefused {
+                what: ctx.describe(),
+                reason: message,
+                hint: "check the user's permissions (rabbitmqctl list_permissions)".into(),
+            },
+            _ => Error::ConnectionLost {
+                reason: format!("the broker closed the connection: {message} (code {code})"),
+                confirmed: None,
+            },
+        },
+        A::InvalidCredentials => Error::AccessRefused {
+            what: "the broker".into(),
+            reason: "the broker refused the user name or password".into(),
+            hint: "check --user and the password".into(),
+        },
+        A::IoErrorReadingSocket { source } | A::IoErrorWritingSocket { source } => {
+            Error::ConnectionLost {
+                reason: io_reason(&source),
+                confirmed: None,
+            }
+        }
+        A::FailedToConnect { source, .. } | A::ResolveUrlToSocketAddr { source, .. } => {
+            Error::ConnectionLost {
+                reason: io_reason(&source),
+                confirmed: None,
+            }
+        }
+        A::UnexpectedSocketClose
+        | A::MissedServerHeartbeats
+        | A::EventLoopDropped
+        | A::EventLoopClientDropped
+        | A::ClientClosedConnection
+        | A::ConnectionTimeout => Error::ConnectionLost {
+            reason: simple_reason(&e),
+            confirmed: None,
+        },
+        A::UrlParseError { .. }
+        | A::InsecureUrl { .. }
+        | A::UrlNoSocketAddrs { .. }
+        | A::SpecifyUrlPort { .. }
+        | A::InvalidUrlScheme { .. }
+        | A::UrlMissingDomain { .. }
+        | A::ExtraUrlPathSegments { .. }
+        | A::UrlParseHeartbeat { .. }
+        | A::UrlParseChannelMax { .. }
+        | A::UrlParseConnectionTimeout { .. }
+        | A::UrlInvalidAuthMechanism { .. }
+        | A::UrlUnsupportedParameter { .. } => Error::Usage("invalid broker URL".into()),
+        other => {
+            let what = if op.is_empty() {
+                ctx.describe()
+            } else {
+                op.to_string()
+            };
+            Error::Other(format!("{what}: {}", simple_reason(&other)))
+        }
+    }
+}
+
+fn simple_reason(e: &amiquip::Error) -> String {
+    use amiquip::Error as A;
+    match e {
+        A::UnexpectedSocketClose => "the broker closed the socket".into(),
+        A::MissedServerHeartbeats => "missed heartbeats from the broker".into(),
+        A::EventLoopDropped | A::EventLoopClientDropped => "the connection is gone".into(),
+        A::ClientClosedConnection => "the connection was closed".into(),
+        A::ConnectionTimeout => "connect timed out".into(),
+        // Display of the remaining variants carries no URL.
+        other => other.to_string(),
+    }
+}
+
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::ConnectionReset => "connection reset by the broker".into(),
+        io::ErrorKind::BrokenPipe => "the broker closed the socket".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn channel_error(code: u16, message: String, ctx: &Ctx) -> Error {
+    let what = ctx.describe();
+    match code {
+        404 => {
+            let hint = match ctx {
+                Ctx::Exchange { name, .. } => format!(
+                    "declare it first: rmq exchange-declare {name} -t fanout|direct|topic|headers \
+                     (or give -t to rmq send/receive)"
+                ),
+                Ctx::Queue { name, .. } => {
+                    format!("declare it first: rmq queue-declare {name} (or drop --no-declare)")
+                }
+                Ctx::Binding { .. } => "declare the queue and the exchange first".into(),
+                Ctx::None => "declare the queue or exchange first".into(),
+            };
+            Error::NotFound {
+                what: object_in_message(&message).unwrap_or(what),
+                reason: message,
+                hint,
+            }
+        }
+        406 | 405 => {
+            let hint = precondition_hint(&message, ctx);
+            Error::Precondition {
+                what,
+                reason: message,
+                hint,
+            }
+        }
+        403 => Error::AccessRefused {
+            what,
+            reason: message,
+            hint: "check the user's permissions (rabbitmqctl list_permissions)".into(),
+        },
+        _ => Error::Other(format!("{what}: {message} (code {code})")),
+    }
+}
+
+/// "NOT_FOUND - no exchange 'x' in vhost '/'" → "exchange 'x' in vhost '/'".
+fn object_in_message(message: &str) -> Option<String> {
+    let rest = message.split_once(" - no ")?.1;
+    Some(rest.to_string())
+}
+
+fn precondition_hint(message: &str, ctx: &Ctx) -> String {
+    let name = match ctx {
+        Ctx::Queue { name, .. } | Ctx::Exchange { name, .. } => name.as_str(),
+        _ => "",
+    };
+    let delete = match ctx {
+        Ctx::Exchange { .. } => format!("rmq exchange-delete {name}"),
+        _ => format!("rmq queue-delete {name}"),
+    };
+    if message.contains("inequivalent arg") {
+        format!(
+            "use the object as it is (drop the contradicting flag), or delete it first: {delete}"
+        )
+    } else if message.contains("in use") || message.contains("not empty") {
+        "drop --if-unused/--if-empty, or consume/purge it first".into()
+    } else if message.contains("exclusive") || message.contains("locked") {
+        "the queue is exclusive to another connection; use another name".into()
+    } else {
+        "check the arguments against the existing object".into()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publishing
+// ---------------------------------------------------------------------------------------------
+
+/// A publisher-confirm event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmEvent {
+    /// Acked up to `tag` (all ≤ tag when `multiple`).
+    Ack {
+        /// Delivery tag.
+        tag: u64,
+        /// Covers all earlier tags too.
+        multiple: bool,
+    },
+    /// Nacked.
+    Nack {
+        /// Delivery tag.
+        tag: u64,
+        /// Covers all earlier tags too.
+        multiple: bool,
+    },
+}
+
+/// A channel set up for publishing.
+pub struct Publisher {
+    ch: Channel,
+    confirms: Option<crossbeam_channel::Receiver<Confirm>>,
+    returns: crossbeam_channel::Receiver<amiquip::Return>,
+    published: u64,
+}
+
+impl Publisher {
+    /// Publish one message; returns its delivery tag (1, 2, ... on this channel).
+    pub fn publish(
+        &mut self,
+        exchange: &str,
+        routing_key: &str,
+        msg: &Message,
+        mandatory: bool,
+    ) -> Result<u64> {
+        let props = to_amqp_props(&msg.props);
+        let publish = Publish {
+            body: &msg.body,
+            routing_key: routing_key.to_string(),
+            mandatory,
+            immediate: false,
+            properties: props,
+        };
+        match self.ch.basic_publish(exchange, publish) {
+            Ok(()) => {
+                self.published += 1;
+                Ok(self.published)
+            }
+            Err(e) => Err(self.explain(e, exchange)),
+        }
+    }
+
+    /// Wait up to `timeout` for confirms; returns what arrived (empty on timeout).
+    pub fn confirms(&mut self, timeout: Duration, exchange: &str) -> Result<Vec<ConfirmEvent>> {
+        let Some(rx) = &self.confirms else {
+            return Ok(Vec::new());
+        };
+        let first = match rx.recv_timeout(timeout) {
+            Ok(c) => c,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => return Ok(Vec::new()),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                return Err(self.closed_reason(exchange));
+            }
+        };
+        let mut out = vec![confirm_event(first)];
+        while let Ok(c) = rx.try_recv() {
+            out.push(confirm_event(c));
+        }
+        Ok(out)
+    }
+
+    /// Returned (unroutable) messages that have arrived so far.
+    pub fn returned(&self) -> Vec<Returned> {
+        let mut out = Vec::new();
+        while let Ok(r) = self.returns.try_recv() {
+            out.push(Returned {
+                reply_code: r.reply_code,
+                reply_text: r.reply_text,
+                exchange: r.exchange,
+                routing_key: r.routing_key,
+                message_id: r.properties.message_id().clone(),
+            });
+        }
+        out
+    }
+
+    /// A round trip to the broker: surfaces a channel error (e.g. a missing exchange) and makes
+    /// sure every return for what was published so far has arrived.
+    pub fn sync(&mut self, exchange: &str) -> Result<()> {
+        match self.ch.qos(0, 0, false) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.explain(e, exchange)),
+        }
+    }
+
+    fn closed_reason(&mut self, exchange: &str) -> Error {
+        match self.ch.qos(0, 0, false) {
+            Err(e) => self.explain(e, exchange),
+            Ok(()) => Error::ConnectionLost {
+                reason: "publisher confirms stopped arriving".into(),
+                confirmed: None,
+            },
+        }
+    }
+
+    fn explain(&self, e: amiquip::Error, exchange: &str) -> Error {
+        let ctx = Ctx::Exchange {
+            name: exchange.to_string(),
+            vhost: String::new(),
+        };
+        match map_err(e, "", &ctx) {
+            Error::NotFound { reason, hint, .. } => Error::NotFound {
+                what: object_in_message(&reason)
+                    .unwrap_or_else(|| format!("exchange '{exchange}'")),
+                reason,
+                hint,
+            },
+            other => other,
+        }
+    }
+
+    /// Close the channel (bounded).
+    pub fn close(self) {
+        let ch = self.ch;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = ch.close();
+            let _ = tx.send(());
+        });
+        let _ = rx.recv_timeout(Duration::from_secs(2));
+    }
+}
+
+fn confirm_event(c: Confirm) -> ConfirmEvent {
+    match c {
+        Confirm::Ack(p) => ConfirmEvent::Ack {
+            tag: p.delivery_tag,
+            multiple: p.multiple,
+        },
+        Confirm::Nack(p) => ConfirmEvent::Nack {
+            tag: p.delivery_tag,
+            multiple: p.multiple,
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consuming
+// ---------------------------------------------------------------------------------------------
+
+/// A channel for consuming and acknowledging.
+pub struct ConsumerChannel {
+    ch: Channel,
+}
+
+/// What a consumer yields.
+#[derive(Debug)]
+pub enum Event {
+    /// A message.
+    Delivery(Box<Delivery>),
+    /// Nothing within the wait.
+    Idle,
+    /// The broker cancelled the consumer (queue deleted).
+    Cancelled,
+    /// The channel or connection is gone.
+    Closed(Error),
+}
+
+/// An active consumer; borrows its channel.
+pub struct Consumer<'a> {
+    inner: amiquip::Consumer<'a>,
+    ch: &'a ConsumerChannel,
+}
+
+impl ConsumerChannel {
+    /// Start consuming from a queue.
+    pub fn consume(&self, queue: &str, no_ack: bool, exclusive: bool) -> Result<Consumer<'_>> {
+        let opts = ConsumerOptions {
+            no_ack,
+            exclusive,
+            ..ConsumerOptions::default()
+        };
+        let ctx = Ctx::Queue {
+            name: queue.into(),
+            vhost: String::new(),
+        };
+        let inner = self
+            .ch
+            .basic_consume(queue, opts)
+            .map_err(|e| map_err(e, "", &ctx))?;
+        Ok(Consumer { inner, ch: self })
+    }
+
+    /// Fetch one message with basic.get (None when the queue is empty).
+    pub fn get(&self, queue: &str, no_ack: bool) -> Result<Option<Delivery>> {
+        let ctx = Ctx::Queue {
+            name: queue.into(),
+            vhost: String::new(),
+        };
+        match self.ch.basic_get(queue, no_ack) {
+            Ok(Some(g)) => Ok(Some(to_delivery(g.delivery))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(map_err(e, "", &ctx)),
+        }
+    }
+
+    /// Ack one delivery, or all up to it with `multiple`.
+    pub fn ack(&self, token: AckToken, multiple: bool) -> Result<()> {
+        let r = if multiple {
+            token.0.ack_multiple(&self.ch)
+        } else {
+            token.0.ack(&self.ch)
+        };
+        r.map_err(|e| map_err(e, "ack", &Ctx::None))
+    }
+
+    /// Nack one delivery (or all up to it), requeueing or not.
+    pub fn nack(&self, token: AckToken, multiple: bool, requeue: bool) -> Result<()> {
+        let r = if multiple {
+            token.0.nack_multiple(&self.ch, requeue)
+        } else {
+            token.0.nack(&self.ch, requeue)
+        };
+        r.map_err(|e| map_err(e, "nack", &Ctx::None))
+    }
+
+    /// Publish on this channel (needed for direct reply-to).
+    pub fn publish(&self, exchange: &str, routing_key: &str, msg: &Message) -> Result<()> {
+        let publish = Publish {
+            body: &msg.body,
+            routing_key: routing_key.to_string(),
+            mandatory: false,
+            immediate: false,
+            properties: to_amqp_props(&msg.props),
+        };
+        self.ch.basic_publish(exchange, publish).map_err(|e| {
+            map_err(
+                e,
+                "",
+                &Ctx::Exchange {
+                    name: exchange.into(),
+                    vhost: String::new(),
+                },
+            )
+        })
+    }
+
+    /// Close the channel: unacked deliveries go back to their queue. Bounded wait.
+    pub fn close(self) {
+        let ch = self.ch;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = ch.close();
+            let _ = tx.send(());
+        });
+        let _ = rx.recv_timeout(Duration::from_secs(2));
+    }
+}
+
+impl Consumer<'_> {
+    /// Wait up to `timeout` for the next event.
+    pub fn next(&self, timeout: Duration) -> Event {
+        match self.inner.receiver().recv_timeout(timeout) {
+            Ok(m) => consumer_event(m),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Event::Idle,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                Event::Closed(Error::ConnectionLost {
+                    reason: "the consumer's channel is gone".into(),
+                    confirmed: None,
+                })
+            }
+        }
+    }
+
+    /// Is another delivery already waiting?
+    pub fn has_pending(&self) -> bool {
+        !self.inner.receiver().is_empty()
+    }
+
+    /// The channel this consumer lives on.
+    pub fn channel(&self) -> &ConsumerChannel {
+        self.ch
+    }
+
+    /// Stop the broker sending more deliveries.
+    pub fn cancel(&self) -> Result<()> {
+        self.inner
+            .cancel()
+            .map_err(|e| map_err(e, "basic.cancel", &Ctx::None))
+    }
+}
+
+fn consumer_event(m: ConsumerMessage) -> Event {
+    match m {
+        ConsumerMessage::Delivery(d) => Event::Delivery(Box::new(to_delivery(d))),
+        ConsumerMessage::ServerCancelled => Event::Cancelled,
+        ConsumerMessage::ClientCancelled
+        | ConsumerMessage::ClientClosedChannel
+        | ConsumerMessage::ClientClosedConnection => Event::Closed(Error::ConnectionLost {
+            reason: "closed by rmq".into(),
+            confirmed: None,
+        }),
+        ConsumerMessage::ServerClosedChannel(e) | ConsumerMessage::ServerClosedConnection(e) => {
+            Event::Closed(map_err(e, "", &Ctx::None))
+        }
+    }
+}
+
+fn to_delivery(mut d: amiquip::Delivery) -> Delivery {
+    let body = std::mem::take(&mut d.body);
+    let props = from_amqp_props(&d.properties);
+    d.properties = AmqpProperties::default();
+    Delivery {
+        exchange: std::mem::take(&mut d.exchange),
+        routing_key: std::mem::take(&mut d.routing_key),
+        redelivered: d.redelivered,
+        message: Message { body, props },
+        token: AckToken(d),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversions
+// ---------------------------------------------------------------------------------------------
+
+fn to_field_table(t: &Table) -> FieldTable {
+    t.iter()
+        .map(|(k, v)| (k.clone(), to_amqp_value(v)))
+        .collect()
+}
+
+fn to_amqp_value(v: &Value) -> AmqpValue {
+    match v {
+        Value::Bool(b) => AmqpValue::Boolean(*b),
+        Value::Int(i) => AmqpValue::LongLongInt(*i),
+        Value::Float(f) => AmqpValue::Double(*f),
+        Value::Decimal { scale, value } => {
+            AmqpValue::DecimalValue(amq_protocol_types_decimal(*scale, *value))
+        }
+        Value::Str(s) => AmqpValue::LongString(s.clone()),
+        Value::Bytes(b) => AmqpValue::ByteArray(b.clone()),
+        Value::Array(a) => AmqpValue::FieldArray(a.iter().map(to_amqp_value).collect()),
+        Value::Table(t) => AmqpValue::FieldTable(to_field_table(t)),
+        Value::Timestamp(t) => AmqpValue::Timestamp(*t),
+        Value::Void => AmqpValue::Void,
+    }
+}
+
+fn amq_protocol_types_decimal(scale: u8, value: u32) -> amq_protocol_types::DecimalValue {
+    amq_protocol_types::DecimalValue { scale, value }
+}
+
+fn from_field_table(t: &FieldTable) -> Table {
+    t.iter()
+        .map(|(k, v)| (k.clone(), from_amqp_value(v)))
+        .collect()
+}
+
+fn from_amqp_value(v: &AmqpValue) -> Value {
+    match v {
+        AmqpValue::Boolean(b) => Value::Bool(*b),
+        AmqpValue::ShortShortInt(i) => Value::Int(i64::from(*i)),
+        AmqpValue::ShortShortUInt(i) => Value::Int(i64::from(*i)),
+        AmqpValue::ShortInt(i) => Value::Int(i64::from(*i)),
+        AmqpValue::ShortUInt(i) => Value::Int(i64::from(*i)),
+        AmqpValue::LongInt(i) => Value::Int(i64::from(*i)),
+        AmqpValue::LongUInt(i) => Value::Int(i64::from(*i)),
+        AmqpValue::LongLongInt(i) => Value::Int(*i),
+        AmqpValue::Float(f) => Value::Float(f64::from(*f)),
+        AmqpValue::Double(f) => Value::Float(*f),
+        AmqpValue::DecimalValue(d) => Value::Decimal {
+            scale: d.scale,
+            value: d.value,
+        },
+        AmqpValue::LongString(s) => Value::Str(s.clone()),
+        AmqpValue::FieldArray(a) => Value::Array(a.iter().map(from_amqp_value).collect()),
+        AmqpValue::Timestamp(t) => Value::Timestamp(*t),
+        AmqpValue::FieldTable(t) => Value::Table(from_field_table(t)),
+        AmqpValue::ByteArray(b) => Value::Bytes(b.clone()),
+        AmqpValue::Void => Value::Void,
+    }
+}
+
+fn to_amqp_props(p: &Properties) -> AmqpProperties {
+    let mut a = AmqpProperties::default();
+    macro_rules! set {
+        ($field:ident, $with:ident) => {
+            if let Some(v) = &p.$field {
+                a = a.$with(v.clone());
+            }
+        };
+    }
+    set!(content_type, with_content_type);
+    set!(content_encoding, with_content_encoding);
+    set!(delivery_mode, with_delivery_mode);
+    set!(priority, with_priority);
+    set!(correlation_id, with_correlation_id);
+    set!(reply_to, with_reply_to);
+    set!(expiration, with_expiration);
+    set!(message_id, with_message_id);
+    set!(timestamp, with_timestamp);
+    set!(kind, with_type_);
+    set!(user_id, with_user_id);
+    set!(app_id, with_app_id);
+    set!(cluster_id, with_cluster_id);
+    if let Some(h) = &p.headers {
+        a = a.with_headers(to_field_table(h));
+    }
+    a
+}
+
+fn from_amqp_props(a: &AmqpProperties) -> Properties {
+    Properties {
+        content_type: a.content_type().clone(),
+        content_encoding: a.content_encoding().clone(),
+        headers: a.headers().as_ref().map(from_field_table),
+        delivery_mode: *a.delivery_mode(),
+        priority: *a.priority(),
+        correlation_id: a.correlation_id().clone(),
+        reply_to: a.reply_to().clone(),
+        expiration: a.expiration().clone(),
+        message_id: a.message_id().clone(),
+        timestamp: *a.timestamp(),
+        kind: a.type_().clone(),
+        user_id: a.user_id().clone(),
+        app_id: a.app_id().clone(),
+        cluster_id: a.cluster_id().clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_round_trip_through_amiquip() {
+        let mut headers = Table::new();
+        headers.insert("a".into(), Value::Int(-5));
+        headers.insert("b".into(), Value::Bytes(vec![0, 255]));
+        headers.insert(
+            "c".into(),
+            Value::Array(vec![Value::Str("x".into()), Value::Bool(true)]),
+        );
+        let p = Properties {
+            content_type: Some("text/plain".into()),
+            headers: Some(headers),
+            delivery_mode: Some(2),
+            priority: Some(9),
+            timestamp: Some(1_700_000_000),
+            kind: Some("t".into()),
+            ..Properties::default()
+        };
+        assert_eq!(from_amqp_props(&to_amqp_props(&p)), p);
+    }
+
+    #[test]
+    fn not_found_names_the_object() {
+        let e = channel_error(
+            404,
+            "NOT_FOUND - no exchange 'nope' in vhost '/'".into(),
+            &Ctx::None,
+        );
+        assert_eq!(e.exit_code(), 5);
+        assert!(e.to_string().starts_with("exchange 'nope' in vhost '/'"));
+    }
+}

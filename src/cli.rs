@@ -1,0 +1,139 @@
+//! Command-line definition: global options and the list of subcommands.
+
+use crate::commands;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Produce, consume and administer RabbitMQ queues from the shell
+///
+/// The six RabbitMQ tutorials as one-liners, plus admin commands and scripting power
+/// (pipes, JSON, exit codes). Connects to amqp://guest:guest@localhost:5672/%2f unless
+/// told otherwise (--url, RMQ_URL).
+#[derive(Debug, Parser)]
+#[command(name = "rmq", version, max_term_width = 100, propagate_version = true)]
+pub struct Cli {
+    /// Options that apply to every subcommand.
+    #[command(flatten)]
+    pub global: GlobalOpts,
+
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Publish messages (tutorials 1-5: send, new_task, emit_log)
+    Send(commands::send::Args),
+    /// Consume messages and print them (tutorials 1-5: receive, receive_logs)
+    Receive(commands::receive::Args),
+    /// Show messages in a queue without removing them
+    Peek(commands::peek::Args),
+}
+
+/// Connection and output options, valid before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list
+    /// several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read
+    /// from AMQP_URL]
+    #[arg(
+        long,
+        global = true,
+        env = "RMQ_URL",
+        value_delimiter = ',',
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub url: Vec<String>,
+
+    /// Host name, overriding the one in the URL
+    #[arg(long, global = true, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Port, overriding the one in the URL
+    #[arg(long, global = true, value_name = "PORT", value_parser = parse_port_arg)]
+    pub port: Option<u16>,
+
+    /// User name, overriding the one in the URL
+    #[arg(long, global = true, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Password, overriding the URL's (prefer RMQ_PASSWORD or --password-file: argv is
+    /// visible in `ps`)
+    #[arg(
+        long,
+        global = true,
+        env = "RMQ_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+
+    /// Read the password from this file (first line)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Virtual host, overriding the one in the URL
+    #[arg(long, global = true, value_name = "VHOST")]
+    pub vhost: Option<String>,
+
+    /// Seconds allowed for the TCP connect plus the AMQP handshake
+    #[arg(long, global = true, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
+    pub connect_timeout: f64,
+
+    /// CA certificate bundle (PEM) to trust for amqps:// and https://
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cacert: Option<String>,
+
+    /// Client certificate (PEM) for amqps://
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cert: Option<String>,
+
+    /// Client private key (PEM, PKCS#8) for amqps://
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key: Option<String>,
+
+    /// Skip TLS certificate verification (prints a warning)
+    #[arg(long, global = true)]
+    pub insecure: bool,
+
+    /// Management HTTP API URL [default: http://<host>:15672]
+    #[arg(long, global = true, env = "RMQ_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Machine-readable output (see each command)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print less on stderr (no summaries or progress)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more on stderr (-v: what is used; -vv: debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_port_arg(s: &str) -> Result<u16, String> {
+    crate::endpoint::parse_port(s)
+}
+
+/// Parse a non-negative number of seconds.
+pub fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..1e9).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a number of seconds (e.g. 5 or 0.5), got '{s}'"
+        )),
+    }
+}
+
+/// Parse a strictly positive number of seconds.
+pub fn parse_positive_secs(s: &str) -> Result<f64, String> {
+    match parse_secs(s)? {
+        v if v > 0.0 => Ok(v),
+        _ => Err("must be greater than 0".into()),
+    }
+}

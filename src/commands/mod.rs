@@ -1,0 +1,18 @@
+//! One file per subcommand; this only dispatches.
+
+pub mod peek;
+pub mod receive;
+pub mod send;
+
+use crate::cli::Command;
+use crate::ctx::Ctx;
+use crate::error::Result;
+
+/// Run a parsed subcommand.
+pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
+    match command {
+        Command::Send(a) => send::run(a, ctx),
+        Command::Receive(a) => receive::run(a, ctx),
+        Command::Peek(a) => peek::run(a, ctx),
+    }
+}

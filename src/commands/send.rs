@@ -1,0 +1,662 @@
+//! `rmq send`: publish messages, confirmed by the broker, with returns counted.
+
+use crate::amqp::{
+    BlockedNotice, ConfirmEvent, ExchangeKind, Message, Properties, Publisher, Session, Value,
+};
+use crate::ctx::Ctx;
+use crate::declare;
+use crate::envelope;
+use crate::error::{Error, Result};
+use crate::input::{Input, Item};
+use crate::kv;
+use crate::progress::Progress;
+use crate::{log, signals};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+const EXAMPLES: &str = "\
+Examples:
+  rmq send \"Hello World!\" -Q hello                 # tutorial 1
+  rmq send -p \"A task with dots...\" -Q task_queue --durable   # tutorial 2
+  rmq send -e logs -t fanout \"info: started\"     # tutorial 3
+  rmq send -e topic_logs -t topic -k kern.critical \"disk full\"   # tutorial 5
+  seq 1 1000 | rmq send -Q jobs --lines           # one message per line
+  rmq receive -Q q --json -n 10 | rmq send --ndjson -Q q2   # lossless copy";
+
+/// Publish messages
+///
+/// BODY words are joined with single spaces into one message. Without BODY, stdin is read:
+/// the whole of it is one message, or one message per line with --lines, or envelopes
+/// written by `rmq receive --json` with --ndjson. With no BODY and stdin a terminal, each
+/// line you type is sent.
+///
+/// Publisher confirms are on: exit 0 means the broker has every message. Messages are
+/// published mandatory: unroutable ones are reported (exit 7 with --strict). Without -Q or
+/// -e, the queue is $RMQ_QUEUE or task_queue. If the connection is lost, rmq reconnects and
+/// publishes again every message not yet confirmed (at-least-once).
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = EXAMPLES)]
+pub struct Args {
+    /// Message body (words are joined with single spaces); read from stdin when absent
+    #[arg(value_name = "BODY")]
+    pub body: Vec<OsString>,
+
+    /// Queue to publish to (declared unless it exists or --no-declare is given)
+    #[arg(short = 'Q', long, value_name = "QUEUE", conflicts_with = "exchange")]
+    pub queue: Option<String>,
+
+    /// Exchange to publish to, instead of a queue
+    #[arg(short = 'e', long, value_name = "EXCHANGE")]
+    pub exchange: Option<String>,
+
+    /// Routing key for --exchange
+    #[arg(short = 'k', long, value_name = "KEY", requires = "exchange")]
+    pub routing_key: Option<String>,
+
+    /// Exchange type: declare the exchange with this type first if it does not exist
+    #[arg(short = 't', long = "type", value_name = "TYPE", requires = "exchange")]
+    pub kind: Option<ExchangeKind>,
+
+    /// Declare the queue (or the exchange, with -t) durable when it does not exist
+    #[arg(long)]
+    pub durable: bool,
+
+    /// Do not declare the queue; it must exist
+    #[arg(long)]
+    pub no_declare: bool,
+
+    /// Send every line of stdin as one message (the newline stripped)
+    #[arg(long, conflicts_with_all = ["ndjson", "body"])]
+    pub lines: bool,
+
+    /// Read stdin as JSON envelopes, one per line, as written by `rmq receive --json`;
+    /// without -Q/-e each goes to the exchange and routing key it names
+    #[arg(long, conflicts_with = "body")]
+    pub ndjson: bool,
+
+    /// Mark messages persistent (delivery mode 2)
+    #[arg(short = 'p', long)]
+    pub persistent: bool,
+
+    /// Add a header (repeatable); integers and true/false are sent typed
+    #[arg(short = 'H', long = "header", value_name = "K=V", value_parser = kv::parse_kv)]
+    pub headers: Vec<(String, Value)>,
+
+    /// Set the content-type property
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
+
+    /// Set the content-encoding property
+    #[arg(long, value_name = "ENCODING")]
+    pub content_encoding: Option<String>,
+
+    /// Set the correlation-id property
+    #[arg(long, value_name = "ID")]
+    pub correlation_id: Option<String>,
+
+    /// Set the reply-to property
+    #[arg(long, value_name = "QUEUE")]
+    pub reply_to: Option<String>,
+
+    /// Set the message-id property
+    #[arg(long, value_name = "ID")]
+    pub message_id: Option<String>,
+
+    /// Set a per-message TTL in milliseconds
+    #[arg(long, value_name = "MS")]
+    pub expiration: Option<u32>,
+
+    /// Set the priority property (0-255)
+    #[arg(long, value_name = "N")]
+    pub priority: Option<u8>,
+
+    /// Do not wait for publisher confirms (faster, no delivery guarantee)
+    #[arg(long)]
+    pub no_confirm: bool,
+
+    /// Exit 7 when any message is returned as unroutable
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Send each message N times
+    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u64).range(1..))]
+    pub repeat: u64,
+
+    /// On connection loss exit 3 (stderr says how many were confirmed) instead of reconnecting
+    #[arg(long)]
+    pub no_reconnect: bool,
+
+    /// Give up after SECS without progress (broker blocked, no confirms): exit 8
+    #[arg(long, value_name = "SECS", value_parser = crate::cli::parse_positive_secs)]
+    pub timeout: Option<f64>,
+}
+
+/// At most this many unconfirmed messages, or this many bytes, in flight.
+const WINDOW: usize = 2048;
+const WINDOW_BYTES: usize = 2 << 20;
+/// How long reconnection is tried before giving up.
+const RECONNECT_FOR: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+enum Target {
+    Queue(String),
+    Exchange {
+        name: String,
+        key: String,
+    },
+    /// `--ndjson` without -Q/-e: each envelope names its exchange and routing key.
+    FromEnvelope,
+}
+
+impl Target {
+    fn describe(&self) -> String {
+        match self {
+            Target::Queue(q) => format!("queue '{q}'"),
+            Target::Exchange { name, key } => format!("exchange '{name}' (routing key '{key}')"),
+            Target::FromEnvelope => "the exchanges named in the input".into(),
+        }
+    }
+}
+
+struct InFlight {
+    /// 1-based position in the input stream.
+    seq: u64,
+    exchange: String,
+    routing_key: String,
+    message: Message,
+}
+
+#[derive(Default)]
+struct Stats {
+    sent: u64,
+    confirmed: u64,
+    returned: u64,
+    nacked: u64,
+    resent: u64,
+}
+
+/// Run `rmq send`.
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let target = target(&args, ctx)?;
+    let input = open_input(&args)?;
+    signals::install(true);
+    let session = ctx.connect("rmq send")?;
+    let mut sender = Sender::new(ctx, &args, target, session)?;
+    let outcome = sender.pump(input);
+    sender.finish(outcome)
+}
+
+fn target(args: &Args, ctx: &Ctx) -> Result<Target> {
+    let t = if let Some(q) = &args.queue {
+        Target::Queue(q.clone())
+    } else if let Some(x) = &args.exchange {
+        Target::Exchange {
+            name: x.clone(),
+            key: args.routing_key.clone().unwrap_or_default(),
+        }
+    } else if args.ndjson {
+        Target::FromEnvelope
+    } else {
+        Target::Queue(ctx.default_queue())
+    };
+    for name in [&args.queue, &args.exchange, &args.routing_key]
+        .into_iter()
+        .flatten()
+    {
+        if name.len() > 255 {
+            return Err(Error::Usage(format!(
+                "name '{}...' is longer than 255 bytes",
+                &name[..name.floor_char_boundary(40)]
+            )));
+        }
+    }
+    log::info(&format!("publishing to {}", t.describe()));
+    Ok(t)
+}
+
+fn open_input(args: &Args) -> Result<Input> {
+    if !args.body.is_empty() {
+        return Ok(Input::words(&args.body));
+    }
+    let tty = std::io::stdin().is_terminal();
+    Ok(if args.ndjson {
+        Input::lines(true, false)
+    } else if args.lines {
+        Input::lines(false, false)
+    } else if tty {
+        Input::lines(false, true)
+    } else {
+        Input::whole_stdin()
+    })
+}
+
+struct Sender<'a> {
+    ctx: &'a Ctx,
+    args: &'a Args,
+    target: Target,
+    session: Session,
+    publisher: Publisher,
+    confirm: bool,
+    pending: BTreeMap<u64, InFlight>,
+    pending_bytes: usize,
+    stats: Stats,
+    base_props: Properties,
+    progress: Progress,
+    started: Instant,
+    last_progress: Instant,
+    blocked_said: bool,
+}
+
+impl<'a> Sender<'a> {
+    fn new(ctx: &'a Ctx, args: &'a Args, target: Target, mut session: Session) -> Result<Self> {
+        declare_target(&mut session, &target, args)?;
+        let confirm = !args.no_confirm;
+        let publisher = session.publisher(confirm)?;
+        let total = if args.body.is_empty() {
+            None
+        } else {
+            Some(args.repeat)
+        };
+        Ok(Sender {
+            ctx,
+            args,
+            target,
+            session,
+            publisher,
+            confirm,
+            pending: BTreeMap::new(),
+            pending_bytes: 0,
+            stats: Stats::default(),
+            base_props: base_properties(args),
+            progress: Progress::new(total, args.repeat > 1 || args.body.is_empty()),
+            started: Instant::now(),
+            last_progress: Instant::now(),
+            blocked_said: false,
+        })
+    }
+
+    /// Read and publish everything; an input error stops the run after what came before.
+    fn pump(&mut self, mut input: Input) -> Result<()> {
+        loop {
+            if signals::stop_requested() {
+                return Err(Error::Interrupted("stopped reading input".into()));
+            }
+            let Some(item) = input.next_item()? else {
+                return Ok(());
+            };
+            let (exchange, routing_key, message) = self.resolve(item)?;
+            for _ in 0..self.args.repeat {
+                self.publish(&exchange, &routing_key, message.clone())?;
+            }
+        }
+    }
+
+    fn resolve(&self, item: Item) -> Result<(String, String, Message)> {
+        let (env_exchange, env_key, mut message) = match item {
+            Item::Body(body) => (
+                None,
+                None,
+                Message {
+                    body,
+                    props: self.base_props.clone(),
+                },
+            ),
+            Item::Envelope { line, bytes } => {
+                let env = envelope::parse(&bytes)
+                    .map_err(|e| Error::Input(format!("stdin line {line}: {e}")))?;
+                (env.exchange, env.routing_key, env.message)
+            }
+        };
+        if self.args.ndjson {
+            overlay(&mut message.props, &self.base_props);
+        }
+        Ok(match &self.target {
+            Target::Queue(q) => (String::new(), q.clone(), message),
+            Target::Exchange { name, key } => (name.clone(), key.clone(), message),
+            Target::FromEnvelope => (
+                env_exchange.unwrap_or_default(),
+                env_key.unwrap_or_default(),
+                message,
+            ),
+        })
+    }
+
+    fn publish(&mut self, exchange: &str, routing_key: &str, message: Message) -> Result<()> {
+        loop {
+            match self
+                .publisher
+                .publish(exchange, routing_key, &message, true)
+            {
+                Ok(tag) => {
+                    self.stats.sent += 1;
+                    self.progress.inc();
+                    if self.confirm {
+                        self.pending_bytes += message.body.len();
+                        self.pending.insert(
+                            tag,
+                            InFlight {
+                                seq: self.stats.sent,
+                                exchange: exchange.to_string(),
+                                routing_key: routing_key.to_string(),
+                                message,
+                            },
+                        );
+                    }
+                    break;
+                }
+                Err(e) => self.recover(e)?,
+            }
+        }
+        if self.stats.sent.is_multiple_of(256) {
+            self.drain(Duration::ZERO)?;
+        }
+        while self.confirm && (self.pending.len() >= WINDOW || self.pending_bytes > WINDOW_BYTES) {
+            self.drain(Duration::from_millis(100))?;
+        }
+        Ok(())
+    }
+
+    /// Process confirms (waiting up to `wait` for the first) and returns.
+    fn drain(&mut self, wait: Duration) -> Result<()> {
+        match self.publisher.confirms(wait, exchange_of(&self.target)) {
+            Ok(events) => {
+                if !events.is_empty() {
+                    self.last_progress = Instant::now();
+                }
+                for e in events {
+                    self.apply(e);
+                }
+            }
+            Err(e) => self.recover(e)?,
+        }
+        self.take_returns();
+        self.check_blocked()?;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: ConfirmEvent) {
+        let (tag, multiple, ack) = match event {
+            ConfirmEvent::Ack { tag, multiple } => (tag, multiple, true),
+            ConfirmEvent::Nack { tag, multiple } => (tag, multiple, false),
+        };
+        let done: Vec<InFlight> = if multiple {
+            let rest = self.pending.split_off(&(tag + 1));
+            std::mem::replace(&mut self.pending, rest)
+                .into_values()
+                .collect()
+        } else {
+            self.pending.remove(&tag).into_iter().collect()
+        };
+        for m in &done {
+            self.pending_bytes = self.pending_bytes.saturating_sub(m.message.body.len());
+        }
+        let n = done.len() as u64;
+        if ack {
+            self.stats.confirmed += n;
+        } else {
+            self.stats.nacked += n;
+        }
+    }
+
+    fn take_returns(&mut self) {
+        for r in self.publisher.returned() {
+            self.stats.returned += 1;
+            if self.stats.returned <= 5 {
+                self.progress.suspend(|| {
+                    log::warn(&format!(
+                        "message returned unroutable: exchange '{}', routing key '{}' ({} {})",
+                        r.exchange, r.routing_key, r.reply_code, r.reply_text
+                    ))
+                });
+            }
+        }
+    }
+
+    fn check_blocked(&mut self) -> Result<()> {
+        match self.session.blocked_notice() {
+            Some(BlockedNotice::Blocked(reason)) if !self.blocked_said => {
+                self.blocked_said = true;
+                self.progress.suspend(|| {
+                    log::warn(&format!(
+                        "broker blocked publishing: {reason} (waiting; --timeout bounds it)"
+                    ))
+                });
+            }
+            Some(BlockedNotice::Unblocked) if self.blocked_said => {
+                self.blocked_said = false;
+                log::note("broker unblocked publishing");
+            }
+            _ => {}
+        }
+        if let Some(t) = self.args.timeout
+            && self.last_progress.elapsed() > Duration::from_secs_f64(t)
+            && !self.pending.is_empty()
+        {
+            {
+                let why = if self.blocked_said {
+                    "the broker is blocking publishers (resource alarm)"
+                } else {
+                    "no publisher confirms arrived"
+                };
+                return Err(Error::Timeout(format!(
+                    "{why} for {t} s; {} message(s) unconfirmed",
+                    self.pending.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A failure while publishing: reconnect if it is a lost connection, else give up.
+    fn recover(&mut self, e: Error) -> Result<()> {
+        let Error::ConnectionLost { reason, .. } = e else {
+            return Err(e);
+        };
+        if self.args.no_reconnect || !self.confirm {
+            return Err(Error::ConnectionLost {
+                reason,
+                confirmed: Some(self.confirmed_prefix()),
+            });
+        }
+        self.progress
+            .suspend(|| log::warn(&format!("connection lost ({reason}); reconnecting")));
+        let deadline = Instant::now() + RECONNECT_FOR;
+        let mut delay = Duration::from_millis(200);
+        loop {
+            if signals::stop_requested() {
+                return Err(Error::Interrupted("stopped while reconnecting".into()));
+            }
+            match self.reconnect_once() {
+                Ok(()) => return Ok(()),
+                Err(e @ (Error::AccessRefused { .. } | Error::Usage(_))) => return Err(e),
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(e) => {
+                    log::debug(&format!("reconnect failed: {e}"));
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(3));
+                }
+            }
+        }
+    }
+
+    fn reconnect_once(&mut self) -> Result<()> {
+        let mut session = self.ctx.connect("rmq send")?;
+        declare_target(&mut session, &self.target, self.args)?;
+        let mut publisher = session.publisher(self.confirm)?;
+        let old = std::mem::take(&mut self.pending);
+        let count = old.len() as u64;
+        let mut fresh = BTreeMap::new();
+        for m in old.into_values() {
+            let tag = publisher.publish(&m.exchange, &m.routing_key, &m.message, true)?;
+            fresh.insert(tag, m);
+        }
+        self.pending = fresh;
+        self.stats.resent += count;
+        self.session = session;
+        self.publisher = publisher;
+        self.last_progress = Instant::now();
+        log::note(&format!(
+            "reconnected to {}; re-published {count} unconfirmed message(s)",
+            self.session.endpoint().redacted()
+        ));
+        Ok(())
+    }
+
+    /// Messages confirmed with every earlier one confirmed too (safe to resume after).
+    fn confirmed_prefix(&self) -> u64 {
+        if !self.confirm {
+            return 0;
+        }
+        match self.pending.values().map(|m| m.seq).min() {
+            Some(first_unconfirmed) => first_unconfirmed - 1,
+            None => self.stats.sent,
+        }
+    }
+
+    /// Wait for the last confirms, report, and turn the outcome into the exit status.
+    fn finish(mut self, outcome: Result<()>) -> Result<()> {
+        let settle = if signals::stop_requested() {
+            Some(Duration::from_secs(5))
+        } else {
+            None
+        };
+        let settled = self.settle(settle);
+        self.progress.finish();
+        self.summary();
+        outcome?;
+        settled?;
+        if self.stats.nacked > 0 {
+            return Err(Error::Nacked {
+                nacked: self.stats.nacked,
+            });
+        }
+        if self.args.strict && self.stats.returned > 0 {
+            return Err(Error::Unroutable {
+                returned: self.stats.returned,
+            });
+        }
+        self.publisher.close();
+        self.session.close();
+        Ok(())
+    }
+
+    fn settle(&mut self, limit: Option<Duration>) -> Result<()> {
+        let started = Instant::now();
+        if !self.confirm {
+            let r = self.publisher.sync(exchange_of(&self.target));
+            self.take_returns();
+            return r;
+        }
+        while !self.pending.is_empty() {
+            if limit.is_some_and(|l| started.elapsed() > l) {
+                return Err(Error::Timeout(format!(
+                    "{} message(s) still unconfirmed",
+                    self.pending.len()
+                )));
+            }
+            self.drain(Duration::from_millis(100))?;
+        }
+        self.take_returns();
+        Ok(())
+    }
+
+    fn summary(&self) {
+        let s = &self.stats;
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 {
+            s.sent as f64 / secs
+        } else {
+            0.0
+        };
+        if self.ctx.json() {
+            let v = serde_json::json!({
+                "sent": s.sent, "confirmed": s.confirmed, "returned": s.returned,
+                "nacked": s.nacked, "resent": s.resent, "seconds": secs,
+                "target": self.target.describe(),
+            });
+            let mut out = crate::output::Out::new();
+            let _ = out.text(&v.to_string()).and_then(|()| out.flush());
+            return;
+        }
+        let mut line = format!("sent {} to {}", s.sent, self.target.describe());
+        if self.confirm {
+            line += &format!(", confirmed {}", s.confirmed);
+        }
+        line += &format!(", returned {}", s.returned);
+        if s.nacked > 0 {
+            line += &format!(", nacked {}", s.nacked);
+        }
+        if s.resent > 0 {
+            line += &format!(", re-sent {}", s.resent);
+        }
+        line += &format!(" in {secs:.3} s ({rate:.0} msg/s)");
+        log::note(&line);
+    }
+}
+
+fn exchange_of(t: &Target) -> &str {
+    match t {
+        Target::Exchange { name, .. } => name,
+        _ => "",
+    }
+}
+
+fn declare_target(session: &mut Session, target: &Target, args: &Args) -> Result<()> {
+    match target {
+        Target::Queue(q) if !args.no_declare => {
+            declare::ensure_queue(session, q, args.durable)?;
+        }
+        Target::Queue(_) | Target::FromEnvelope => {}
+        Target::Exchange { name, .. } => {
+            declare::ensure_exchange(session, name, args.kind, args.durable)?;
+        }
+    }
+    Ok(())
+}
+
+fn base_properties(args: &Args) -> Properties {
+    Properties {
+        content_type: args.content_type.clone(),
+        content_encoding: args.content_encoding.clone(),
+        headers: if args.headers.is_empty() {
+            None
+        } else {
+            Some(kv::table(&args.headers))
+        },
+        delivery_mode: args.persistent.then_some(2),
+        priority: args.priority,
+        correlation_id: args.correlation_id.clone(),
+        reply_to: args.reply_to.clone(),
+        expiration: args.expiration.map(|e| e.to_string()),
+        message_id: args.message_id.clone(),
+        ..Properties::default()
+    }
+}
+
+/// Flags given on the command line win over what an envelope says.
+fn overlay(p: &mut Properties, flags: &Properties) {
+    macro_rules! over {
+        ($($f:ident),*) => {$(
+            if flags.$f.is_some() {
+                p.$f = flags.$f.clone();
+            }
+        )*};
+    }
+    over!(
+        content_type,
+        content_encoding,
+        delivery_mode,
+        priority,
+        correlation_id,
+        reply_to,
+        expiration,
+        message_id
+    );
+    if let Some(h) = &flags.headers {
+        let mut merged = p.headers.clone().unwrap_or_default();
+        merged.extend(h.clone());
+        p.headers = Some(merged);
+    }
+}

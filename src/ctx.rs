@@ -1,0 +1,121 @@
+//! What every command gets: the global options, and lazy ways to reach the broker.
+
+use crate::amqp::{ConnectOptions, Session, TlsOptions};
+use crate::cli::GlobalOpts;
+use crate::endpoint::{DEFAULT_URL, Endpoint};
+use crate::error::{Error, Result};
+use std::time::Duration;
+
+/// The queue `send`, `receive`, `worker` and `peek` use without `-Q`/`-e` (CLI.md).
+pub const DEFAULT_QUEUE: &str = "task_queue";
+
+/// Shared state for a command run. Nothing here touches the network until asked.
+pub struct Ctx {
+    /// Global options as parsed.
+    pub global: GlobalOpts,
+}
+
+impl Ctx {
+    /// Wrap the global options.
+    pub fn new(global: GlobalOpts) -> Ctx {
+        Ctx { global }
+    }
+
+    /// `--json` given.
+    pub fn json(&self) -> bool {
+        self.global.json
+    }
+
+    /// The default queue: `RMQ_QUEUE`, else `task_queue`.
+    pub fn default_queue(&self) -> String {
+        std::env::var("RMQ_QUEUE")
+            .ok()
+            .filter(|q| !q.is_empty())
+            .unwrap_or_else(|| DEFAULT_QUEUE.to_string())
+    }
+
+    /// The brokers to try, with the per-part overrides applied.
+    pub fn endpoints(&self) -> Result<Vec<Endpoint>> {
+        let g = &self.global;
+        let mut urls: Vec<String> = g
+            .url
+            .iter()
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect();
+        if urls.is_empty() {
+            urls = match std::env::var("AMQP_URL") {
+                Ok(u) if !u.trim().is_empty() => vec![u.trim().to_string()],
+                _ => vec![DEFAULT_URL.to_string()],
+            };
+        }
+        let password = self.password()?;
+        urls.iter()
+            .map(|u| {
+                let mut ep = Endpoint::parse(u)?;
+                if let Some(h) = &g.host {
+                    ep.host = h.clone();
+                }
+                if let Some(p) = g.port {
+                    ep.port = p;
+                }
+                if let Some(u) = &g.user {
+                    ep.user = u.clone();
+                }
+                if let Some(v) = &g.vhost {
+                    ep.vhost = v.clone();
+                }
+                if let Some(p) = &password {
+                    ep.password = p.clone();
+                }
+                Ok(ep)
+            })
+            .collect()
+    }
+
+    fn password(&self) -> Result<Option<String>> {
+        if let Some(p) = &self.global.password {
+            return Ok(Some(p.clone()));
+        }
+        let Some(path) = &self.global.password_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read --password-file '{}': {e}",
+                path.display()
+            ))
+        })?;
+        Ok(Some(
+            text.lines()
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('\r')
+                .to_string(),
+        ))
+    }
+
+    /// Connection options for an AMQP session named `name` in the management UI.
+    pub fn connect_options(&self, name: &str) -> Result<ConnectOptions> {
+        let endpoints = self.endpoints()?;
+        if self.global.insecure && endpoints.iter().any(|e| e.tls) {
+            crate::log::warn("--insecure: TLS certificates are not verified");
+        }
+        Ok(ConnectOptions {
+            endpoints,
+            timeout: Duration::from_secs_f64(self.global.connect_timeout.max(0.001)),
+            tls: TlsOptions {
+                cacert: self.global.cacert.clone(),
+                cert: self.global.cert.clone(),
+                key: self.global.key.clone(),
+                insecure: self.global.insecure,
+            },
+            name: name.to_string(),
+        })
+    }
+
+    /// Open an AMQP session.
+    pub fn connect(&self, name: &str) -> Result<Session> {
+        Session::open(&self.connect_options(name)?)
+    }
+}

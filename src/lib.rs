@@ -1,0 +1,62 @@
+//! rmq: produce, consume and administer RabbitMQ queues from the shell.
+
+pub mod amqp;
+pub mod cli;
+pub mod commands;
+pub mod ctx;
+pub mod declare;
+pub mod endpoint;
+pub mod envelope;
+pub mod error;
+pub mod input;
+pub mod kv;
+pub mod log;
+pub mod output;
+pub mod progress;
+pub mod signals;
+
+use clap::Parser;
+use error::Error;
+
+/// Run rmq with the process's arguments; returns the exit code.
+pub fn main() -> u8 {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                error::EXIT_USAGE
+            } else {
+                error::EXIT_OK
+            };
+            // clap prints help/version to stdout and errors to stderr; a closed pipe is fine.
+            let _ = e.print();
+            return code;
+        }
+    };
+    log::set_level(if cli.global.quiet {
+        -1
+    } else {
+        cli.global.verbose.min(3) as i8
+    });
+    match run(cli) {
+        Ok(()) => error::EXIT_OK,
+        Err(e) => report(&e),
+    }
+}
+
+fn run(cli: cli::Cli) -> Result<(), Error> {
+    let ctx = ctx::Ctx::new(cli.global);
+    commands::dispatch(cli.command, &ctx)
+}
+
+/// Print an error (one line, plus a hint line) and return its exit code.
+pub fn report(e: &Error) -> u8 {
+    if e.is_broken_pipe() {
+        return error::EXIT_OK;
+    }
+    log::error(&e.to_string());
+    if let Some(h) = e.hint() {
+        log::hint(&h);
+    }
+    e.exit_code()
+}
