@@ -1,11 +1,16 @@
 //! Standard output: buffered, flushed before acks, with a closed pipe reported as such.
+//!
+//! When stdout is a pipe, a message only counts as printed once the reader has taken it out
+//! of the pipe (`rmq receive | head -1` must consume one message, not a pipe-buffer full).
 
 use crate::error::{Error, Result};
 use std::io::{self, BufWriter, Stdout, Write};
+use std::time::Duration;
 
 /// The data stream (stdout).
 pub struct Out {
     w: BufWriter<Stdout>,
+    pipe: bool,
 }
 
 impl Default for Out {
@@ -19,7 +24,13 @@ impl Out {
     pub fn new() -> Out {
         Out {
             w: BufWriter::with_capacity(64 * 1024, io::stdout()),
+            pipe: stdout_is_pipe(),
         }
+    }
+
+    /// Is stdout a pipe (so that [`Out::wait_read`] means something)?
+    pub fn is_pipe(&self) -> bool {
+        self.pipe
     }
 
     /// Write bytes followed by a newline.
@@ -27,7 +38,7 @@ impl Out {
         self.w
             .write_all(bytes)
             .and_then(|()| self.w.write_all(b"\n"))
-            .map_err(|e| Error::io("writing to stdout", e))
+            .map_err(stdout_err)
     }
 
     /// Write a string followed by a newline.
@@ -37,8 +48,295 @@ impl Out {
 
     /// Flush to the OS.
     pub fn flush(&mut self) -> Result<()> {
+        self.w.flush().map_err(stdout_err)
+    }
+
+    /// Flush, then (for a pipe) wait until the reader has read everything written, or has
+    /// gone away (a broken-pipe error).
+    pub fn flush_and_wait_read(&mut self) -> Result<()> {
+        self.flush()?;
+        if !self.pipe {
+            return Ok(());
+        }
+        let mut spins = 0u32;
+        let mut nap = Duration::from_micros(20);
+        loop {
+            match pipe_state() {
+                PipeState::Empty => return Ok(()),
+                PipeState::ReaderGone => {
+                    return Err(stdout_err(io::Error::from(io::ErrorKind::BrokenPipe)));
+                }
+                // A fast reader takes it within microseconds: yield first, then back off.
+                PipeState::Unread if spins < 200 => {
+                    spins += 1;
+                    std::thread::yield_now();
+                }
+                PipeState::Unread => {
+                    std::thread::sleep(nap);
+                    nap = (nap * 2).min(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+}
+
+fn stdout_err(e: io::Error) -> Error {
+    Error::io("writing to stdout", e)
+}
+
+enum PipeState {
+    Empty,
+    Unread,
+    ReaderGone,
+}
+
+#[cfg(unix)]
+fn stdout_is_pipe() -> bool {
+    // SAFETY: fstat on fd 1 with a zeroed, properly sized stat buffer.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::fstat(1, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO
+    }
+}
+
+#[cfg(unix)]
+fn pipe_state() -> PipeState {
+    // SAFETY: poll and ioctl(FIONREAD) on fd 1 with valid, local out-parameters.
+    unsafe {
+        let mut p = libc::pollfd {
+            fd: 1,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        if libc::poll(&mut p, 1, 0) == 1 && (p.revents & libc::POLLERR) != 0 {
+            return PipeState::ReaderGone;
+        }
+        let mut unread: libc::c_int = 0;
+        if libc::ioctl(1, libc::FIONREAD, &mut unread) != 0 || unread == 0 {
+            PipeState::Empty
+        } else {
+            PipeState::Unread
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn stdout_is_pipe() -> bool {
+    false
+}
+
+#[cfg(not(unix))]
+fn pipe_state() -> PipeState {
+    PipeState::Empty
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listings (list-queues, list-exchanges, list-bindings, queue-declare)
+// ---------------------------------------------------------------------------------------------
+
+/// How a listing is shown (CLI.md, "Listing output").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    /// A table for people: stdout is a terminal.
+    Table,
+    /// Tab-separated rows after a header line: stdout is not a terminal.
+    Tsv,
+    /// One JSON array (`--json`).
+    Json,
+}
+
+impl ListFormat {
+    /// `--json` wins; otherwise a table on a terminal, TSV elsewhere.
+    pub fn detect(json: bool) -> ListFormat {
+        use std::io::IsTerminal;
+        if json {
+            ListFormat::Json
+        } else if io::stdout().is_terminal() {
+            ListFormat::Table
+        } else {
+            ListFormat::Tsv
+        }
+    }
+}
+
+/// Rows of JSON objects: the table and TSV show `columns`, `--json` shows every field.
+#[derive(Debug, Default)]
+pub struct Listing {
+    columns: Vec<String>,
+    rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    placeholders: Vec<(String, String)>,
+}
+
+impl Listing {
+    /// A listing showing these fields (in this order) as columns.
+    pub fn new(columns: &[&str]) -> Listing {
+        Listing {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            ..Listing::default()
+        }
+    }
+
+    /// In the table only, show `text` where `column` holds an empty string (the default
+    /// exchange's name is "").
+    pub fn placeholder(mut self, column: &str, text: &str) -> Listing {
+        self.placeholders.push((column.into(), text.into()));
+        self
+    }
+
+    /// Add a row.
+    pub fn push(&mut self, row: serde_json::Map<String, serde_json::Value>) {
+        self.rows.push(row);
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// No rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn cell(&self, row: &serde_json::Map<String, serde_json::Value>, col: &str) -> String {
+        cell_text(row.get(col).unwrap_or(&serde_json::Value::Null))
+    }
+
+    fn numeric(&self, col: &str) -> bool {
+        self.rows
+            .iter()
+            .any(|r| matches!(r.get(col), Some(v) if v.is_number()))
+            && self.rows.iter().all(|r| {
+                matches!(r.get(col), None | Some(serde_json::Value::Null))
+                    || matches!(r.get(col), Some(v) if v.is_number())
+            })
+    }
+}
+
+impl Out {
+    /// Write a JSON document (pretty-printed) and a newline.
+    pub fn json(&mut self, value: &serde_json::Value) -> Result<()> {
+        serde_json::to_writer_pretty(&mut self.w, value).map_err(|e| match e.io_error_kind() {
+            Some(kind) => Error::io("writing to stdout", io::Error::from(kind)),
+            None => Error::Other(format!("cannot write JSON: {e}")),
+        })?;
         self.w
-            .flush()
+            .write_all(b"\n")
             .map_err(|e| Error::io("writing to stdout", e))
     }
+
+    /// Write a listing in the given format, then flush.
+    pub fn listing(&mut self, listing: &Listing, format: ListFormat) -> Result<()> {
+        match format {
+            ListFormat::Json => {
+                let rows = listing
+                    .rows
+                    .iter()
+                    .cloned()
+                    .map(serde_json::Value::Object)
+                    .collect();
+                self.json(&serde_json::Value::Array(rows))?;
+            }
+            ListFormat::Tsv => {
+                self.text(&listing.columns.join("\t"))?;
+                for row in &listing.rows {
+                    let cells: Vec<String> = listing
+                        .columns
+                        .iter()
+                        .map(|c| tsv_escape(&listing.cell(row, c)))
+                        .collect();
+                    self.text(&cells.join("\t"))?;
+                }
+            }
+            ListFormat::Table => {
+                let table = render_table(listing);
+                self.text(&table)?;
+            }
+        }
+        self.flush()
+    }
+}
+
+/// A cell as text: strings as they are, `null` and `{}` empty, other JSON compact.
+pub fn cell_text(v: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match v {
+        J::Null => String::new(),
+        J::String(s) => s.clone(),
+        J::Bool(b) => b.to_string(),
+        J::Number(n) => n.to_string(),
+        J::Object(o) if o.is_empty() => String::new(),
+        J::Array(a) if a.is_empty() => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// TSV cells cannot hold tabs or line breaks: escape them (and `\`) as `\t`, `\n`, `\r`, `\\`.
+pub fn tsv_escape(s: &str) -> String {
+    if !s.contains(['\\', '\t', '\n', '\r']) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Names may hold control characters: never send them raw to a terminal.
+fn terminal_safe(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn render_table(listing: &Listing) -> String {
+    use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table, presets};
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_header(listing.columns.iter().map(|c| {
+        let cell = Cell::new(c);
+        if color {
+            cell.add_attribute(Attribute::Bold)
+        } else {
+            cell
+        }
+    }));
+    let right: Vec<bool> = listing.columns.iter().map(|c| listing.numeric(c)).collect();
+    for row in &listing.rows {
+        table.add_row(listing.columns.iter().zip(&right).map(|(c, &r)| {
+            let mut text = listing.cell(row, c);
+            if text.is_empty()
+                && let Some((_, p)) = listing.placeholders.iter().find(|(pc, _)| pc == c)
+                && matches!(row.get(c), Some(serde_json::Value::String(_)))
+            {
+                text = p.clone();
+            }
+            let cell = Cell::new(terminal_safe(&text));
+            if r {
+                cell.set_alignment(CellAlignment::Right)
+            } else {
+                cell
+            }
+        }));
+    }
+    table.to_string()
 }

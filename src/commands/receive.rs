@@ -166,13 +166,18 @@ struct Receiver<'a> {
 }
 
 impl Receiver<'_> {
+    /// Print one message. On a pipe, it counts as printed only once the reader took it.
     fn write(&mut self, d: &Delivery) -> Result<()> {
-        self.received += 1;
         if self.json {
-            self.out.text(&envelope::to_json(d).to_string())
+            self.out.text(&envelope::to_json(d).to_string())?;
         } else {
-            self.out.line(&d.message.body)
+            self.out.line(&d.message.body)?;
         }
+        if self.out.is_pipe() {
+            self.out.flush_and_wait_read()?;
+        }
+        self.received += 1;
+        Ok(())
     }
 
     fn idle_for(&self, last: Instant) -> bool {
@@ -224,9 +229,16 @@ impl Receiver<'_> {
             }
         };
         let _ = consumer.cancel();
-        // Only what was flushed is acked; the rest goes back to the queue on close.
+        // Only what was printed is acked; the rest goes back to the queue on close.
         match result {
             Ok(()) => self.settle(ch, &mut unacked, &mut batch),
+            Err(e) if e.is_broken_pipe() && self.out.is_pipe() => {
+                // Every delivery in `unacked` was read by the pipe's reader before it left.
+                if let Some(t) = unacked.take() {
+                    ch.ack(t, true)?;
+                }
+                Err(e)
+            }
             Err(e) => Err(e),
         }
     }
