@@ -101,19 +101,20 @@ fn stdout_is_pipe() -> bool {
 
 #[cfg(unix)]
 fn pipe_state() -> PipeState {
-    // SAFETY: poll and ioctl(FIONREAD) on fd 1 with valid, local out-parameters.
+    // SAFETY: ioctl(FIONREAD) and poll on fd 1 with valid, local out-parameters.
     unsafe {
+        // An empty pipe means the reader took everything, even if it has left since.
+        let mut unread: libc::c_int = 0;
+        if libc::ioctl(1, libc::FIONREAD, &mut unread) != 0 || unread == 0 {
+            return PipeState::Empty;
+        }
         let mut p = libc::pollfd {
             fd: 1,
             events: libc::POLLOUT,
             revents: 0,
         };
         if libc::poll(&mut p, 1, 0) == 1 && (p.revents & libc::POLLERR) != 0 {
-            return PipeState::ReaderGone;
-        }
-        let mut unread: libc::c_int = 0;
-        if libc::ioctl(1, libc::FIONREAD, &mut unread) != 0 || unread == 0 {
-            PipeState::Empty
+            PipeState::ReaderGone
         } else {
             PipeState::Unread
         }

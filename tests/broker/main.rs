@@ -1,0 +1,7 @@
+//! Integration tests against a real RabbitMQ node (see `tests/support/broker.rs`).
+//! One module per command or area; add yours to the list below.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod harness;

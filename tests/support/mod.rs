@@ -1,0 +1,94 @@
+//! Helpers shared by the integration-test binaries (`mod support;` in each `main.rs`):
+//! the `rmq` command with a hermetic environment, unique names, and the broker harness.
+#![allow(dead_code)] // each test binary uses a different subset
+
+pub mod broker;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[allow(unused_imports)] // re-exports for the test modules; not every binary uses all
+pub use broker::{Broker, pct_encode, run_with_timeout};
+
+/// Default limit for one `rmq` run through [`rmq()`]: no test can hang on it.
+pub const RMQ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The `rmq` binary built for these tests.
+pub fn rmq_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_rmq"))
+}
+
+/// `rmq` as an `assert_cmd` command: hermetic environment (see [`rmq_std`]) and killed
+/// after [`RMQ_TIMEOUT`] (override with `.timeout(..)`).
+pub fn rmq() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::from_std(rmq_std());
+    cmd.timeout(RMQ_TIMEOUT);
+    cmd
+}
+
+/// `rmq` as a plain `std::process::Command`, for children the test drives itself (Ctrl-C,
+/// broken pipes, long-running workers); the caller must bound its waits. Environment: no
+/// `RMQ_*`/`AMQP_*` variables from the caller, `HOME` (and `XDG_CONFIG_HOME`) in a test
+/// directory, `NO_COLOR=1`, `RMQ_NON_INTERACTIVE=1`, `RUST_BACKTRACE=0`, no `RUST_LOG`,
+/// `COLUMNS` or `LINES`.
+pub fn rmq_std() -> std::process::Command {
+    let mut cmd = std::process::Command::new(rmq_bin());
+    for (key, _) in std::env::vars_os() {
+        if is_leaky_var(&key) {
+            cmd.env_remove(&key);
+        }
+    }
+    let home = test_home();
+    cmd.env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .env("RMQ_NON_INTERACTIVE", "1")
+        .env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+fn is_leaky_var(key: &OsString) -> bool {
+    let key = key.to_string_lossy();
+    key.starts_with("RMQ_")
+        || key.starts_with("AMQP_")
+        || matches!(
+            &*key,
+            "RUST_LOG" | "CLICOLOR" | "CLICOLOR_FORCE" | "FORCE_COLOR" | "COLUMNS" | "LINES"
+        )
+}
+
+/// An empty HOME for `rmq` runs, shared by the tests of all processes
+/// (`$CARGO_TARGET_TMPDIR/rmq-test-home`).
+pub fn test_home() -> PathBuf {
+    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rmq-test-home");
+    std::fs::create_dir_all(home.join(".config"))
+        .unwrap_or_else(|e| panic!("creating {}: {e}", home.display()));
+    home
+}
+
+/// A name no other test (of this or any other process, this run or an earlier one) uses:
+/// `<prefix>-<pid>-<n>-<time>`, e.g. for queues, exchanges and vhosts.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        % 100_000_000;
+    format!("{prefix}-{}-{n}-{t}", std::process::id())
+}
+
+/// Polls `condition` every 50 ms until it is true; panics with `what` after `timeout`.
+pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
