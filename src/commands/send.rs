@@ -16,6 +16,8 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+mod interactive;
+
 const EXAMPLES: &str = "\
 Examples:
   rmq send \"Hello World!\" -Q hello                 # tutorial 1
@@ -180,11 +182,27 @@ struct Stats {
 /// Run `rmq send`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let target = target(&args, ctx)?;
-    let input = open_input(&args)?;
-    signals::install(true);
+    let interactive = args.body.is_empty()
+        && !args.lines
+        && !args.ndjson
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
+    let input = if interactive {
+        Input::words(&[])
+    } else {
+        open_input(&args)?
+    };
+    if !interactive {
+        signals::install(true);
+    }
     let session = ctx.connect("rmq send")?;
     let mut sender = Sender::new(ctx, &args, target, session)?;
-    let outcome = sender.pump(input);
+    let outcome = if interactive {
+        sender.progress = Progress::new(None, false);
+        interactive::run(&mut sender)
+    } else {
+        sender.pump(input)
+    };
     sender.finish(outcome)
 }
 
@@ -226,6 +244,7 @@ fn open_input(args: &Args) -> Result<Input> {
     } else if args.lines {
         Input::lines(false, false)
     } else if tty {
+        // Interactive mode reads the terminal itself; this is for stdin-only terminals.
         Input::lines(false, true)
     } else {
         Input::whole_stdin()
