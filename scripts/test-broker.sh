@@ -89,6 +89,7 @@ EOF
         chmod 400 "$DIR/home/.erlang.cookie"
     fi
     rm -f "$PID_FILE"
+    cd "$DIR"
     say "starting RabbitMQ node $NODE in $DIR (amqp $PORT, api $API_PORT, dist $DIST_PORT)"
     local started=$SECONDS
     # RABBITMQ_ALLOW_INPUT=1: the script execs the VM, so $! is beam.smp itself
@@ -105,6 +106,7 @@ EOF
         RABBITMQ_ALLOW_INPUT=1 \
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-noinput -kernel inet_dist_use_interface {127,0,0,1}" \
         ERL_EPMD_ADDRESS=127.0.0.1 \
+        ERL_CRASH_DUMP="$DIR/log/erl_crash.dump" \
         setsid "$BIN/rabbitmq-server" </dev/null >>"$DIR/log/stdout.log" 2>&1 &
     local pid=$!
     if ! ctl wait "$PID_FILE" --timeout 60 >"$DIR/log/ctl-wait.log" 2>&1; then

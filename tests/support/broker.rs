@@ -739,6 +739,9 @@ impl Node {
             )
             // only used if this node has to start epmd itself (none running yet)
             .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+            // a crashing VM writes erl_crash.dump here, not into the crate
+            .env("ERL_CRASH_DUMP", self.path("log/erl_crash.dump"))
+            .current_dir(self.dir.path())
             .stdout(out)
             .stderr(err)
             // own process group: a Ctrl-C meant for `cargo test` does not reach the node
@@ -771,9 +774,10 @@ impl Node {
         let result = self.wait_ready(started);
         if let Err(why) = result {
             self.kill_now();
-            let log = tail(&self.log_path(), log_offset, 40);
-            let out = tail(&self.path("log/stdout.log"), out_offset, 20);
-            let ctl = tail(&self.path("log/ctl-wait.log"), 0, 10);
+            let log = excerpt(&self.log_path(), log_offset, 10, 30);
+            // config errors come first, the VM's last words last
+            let out = excerpt(&self.path("log/stdout.log"), out_offset, 20, 15);
+            let ctl = excerpt(&self.path("log/ctl-wait.log"), 0, 0, 10);
             let all = format!("{log}{out}");
             let port_conflict = all.contains("eaddrinuse") || all.contains("already in use");
             return Err(BootError {
@@ -1119,15 +1123,25 @@ fn log_since(path: &Path, offset: u64) -> String {
     String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
-/// The last `lines` lines written to `path` after `offset`.
-fn tail(path: &Path, offset: u64, lines: usize) -> String {
+/// The first `head` and the last `tail` lines written to `path` after `offset`.
+fn excerpt(path: &Path, offset: u64, head: usize, tail: usize) -> String {
     let text = log_since(path, offset);
-    let all: Vec<&str> = text.lines().collect();
-    let mut out = all[all.len().saturating_sub(lines)..].join("\n");
-    if !out.is_empty() {
-        out.push('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.is_empty() {
+        return "(empty)\n".into();
+    }
+    let mut out = String::new();
+    if lines.len() <= head + tail {
+        lines.iter().for_each(|l| out.push_str(&format!("{l}\n")));
     } else {
-        out.push_str("(empty)\n");
+        let skipped = lines.len() - head - tail;
+        lines[..head]
+            .iter()
+            .for_each(|l| out.push_str(&format!("{l}\n")));
+        out.push_str(&format!("[… {skipped} lines …]\n"));
+        lines[lines.len() - tail..]
+            .iter()
+            .for_each(|l| out.push_str(&format!("{l}\n")));
     }
     out
 }
