@@ -136,6 +136,8 @@ pub struct Returned {
     pub routing_key: String,
     /// The message's id property, if set.
     pub message_id: Option<String>,
+    /// The message's correlation id property, if set.
+    pub correlation_id: Option<String>,
 }
 
 /// Exchange kinds.
@@ -298,14 +300,17 @@ impl Session {
         })
     }
 
-    /// A channel for consuming.
+    /// A channel for consuming (and for publishing replies: it has a return listener).
     pub fn consumer_channel(&mut self, prefetch: Option<u16>) -> Result<ConsumerChannel> {
         let ch = self.raw_channel()?;
         if let Some(n) = prefetch {
             ch.qos(0, n, false)
                 .map_err(|e| map_err(e, "basic.qos", &Ctx::None))?;
         }
-        Ok(ConsumerChannel { ch })
+        let returns = ch
+            .listen_for_returns()
+            .map_err(|e| map_err(e, "", &Ctx::None))?;
+        Ok(ConsumerChannel { ch, returns })
     }
 
     /// Passive queue declare: `None` when the queue does not exist.
@@ -964,17 +969,7 @@ impl Publisher {
 
     /// Returned (unroutable) messages that have arrived so far.
     pub fn returned(&self) -> Vec<Returned> {
-        let mut out = Vec::new();
-        while let Ok(r) = self.returns.try_recv() {
-            out.push(Returned {
-                reply_code: r.reply_code,
-                reply_text: r.reply_text,
-                exchange: r.exchange,
-                routing_key: r.routing_key,
-                message_id: r.properties.message_id().clone(),
-            });
-        }
-        out
+        self.returns.try_iter().map(to_returned).collect()
     }
 
     /// A round trip to the broker: surfaces a channel error (e.g. a missing exchange) and makes
@@ -1024,6 +1019,17 @@ impl Publisher {
     }
 }
 
+fn to_returned(r: amiquip::Return) -> Returned {
+    Returned {
+        reply_code: r.reply_code,
+        reply_text: r.reply_text,
+        exchange: r.exchange,
+        routing_key: r.routing_key,
+        message_id: r.properties.message_id().clone(),
+        correlation_id: r.properties.correlation_id().clone(),
+    }
+}
+
 fn confirm_event(c: Confirm) -> ConfirmEvent {
     match c {
         Confirm::Ack(p) => ConfirmEvent::Ack {
@@ -1044,6 +1050,7 @@ fn confirm_event(c: Confirm) -> ConfirmEvent {
 /// A channel for consuming and acknowledging.
 pub struct ConsumerChannel {
     ch: Channel,
+    returns: crossbeam_channel::Receiver<amiquip::Return>,
 }
 
 /// What a consumer yields.
@@ -1119,10 +1126,36 @@ impl ConsumerChannel {
 
     /// Publish on this channel (needed for direct reply-to).
     pub fn publish(&self, exchange: &str, routing_key: &str, msg: &Message) -> Result<()> {
+        self.publish_with(exchange, routing_key, msg, false)
+    }
+
+    /// Publish mandatory on this channel: an unroutable message comes back in
+    /// [`ConsumerChannel::returned`].
+    pub fn publish_mandatory(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        msg: &Message,
+    ) -> Result<()> {
+        self.publish_with(exchange, routing_key, msg, true)
+    }
+
+    /// Messages published mandatory on this channel that the broker returned, so far.
+    pub fn returned(&self) -> Vec<Returned> {
+        self.returns.try_iter().map(to_returned).collect()
+    }
+
+    fn publish_with(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        msg: &Message,
+        mandatory: bool,
+    ) -> Result<()> {
         let publish = Publish {
             body: &msg.body,
             routing_key: routing_key.to_string(),
-            mandatory: false,
+            mandatory,
             immediate: false,
             properties: to_amqp_props(&msg.props),
         };
@@ -1150,18 +1183,39 @@ impl ConsumerChannel {
     }
 }
 
+/// What [`Consumer::next_or`] got first.
+#[derive(Debug)]
+pub enum Next<T> {
+    /// An event of the consumer ([`Event::Idle`] when nothing came within the wait).
+    Event(Event),
+    /// A message on the other channel.
+    Other(T),
+}
+
 impl Consumer<'_> {
     /// Wait up to `timeout` for the next event.
     pub fn next(&self, timeout: Duration) -> Event {
         match self.inner.receiver().recv_timeout(timeout) {
             Ok(m) => consumer_event(m),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => Event::Idle,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                Event::Closed(Error::ConnectionLost {
-                    reason: "the consumer's channel is gone".into(),
-                    confirmed: None,
-                })
-            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => consumer_gone(),
+        }
+    }
+
+    /// Wait up to `timeout` for the next event or a message on `other`, whichever comes
+    /// first (so the thread owning the channel can settle work done elsewhere without
+    /// polling). A disconnected `other` counts as never ready.
+    pub fn next_or<T>(&self, other: &crossbeam_channel::Receiver<T>, timeout: Duration) -> Next<T> {
+        crossbeam_channel::select! {
+            recv(self.inner.receiver()) -> m => Next::Event(match m {
+                Ok(m) => consumer_event(m),
+                Err(_) => consumer_gone(),
+            }),
+            recv(other) -> m => match m {
+                Ok(v) => Next::Other(v),
+                Err(_) => Next::Event(self.next(timeout)),
+            },
+            default(timeout) => Next::Event(Event::Idle),
         }
     }
 
@@ -1181,6 +1235,13 @@ impl Consumer<'_> {
             .cancel()
             .map_err(|e| map_err(e, "basic.cancel", &Ctx::None))
     }
+}
+
+fn consumer_gone() -> Event {
+    Event::Closed(Error::ConnectionLost {
+        reason: "the consumer's channel is gone".into(),
+        confirmed: None,
+    })
 }
 
 fn consumer_event(m: ConsumerMessage) -> Event {
