@@ -30,6 +30,8 @@ pub enum Command {
     Receive(commands::receive::Args),
     /// Show messages in a queue without removing them
     Peek(commands::peek::Args),
+    /// Work on a queue's messages: tutorial worker, or a command per message (tutorials 2, 6)
+    Worker(commands::worker::Args),
 }
 
 /// Connection and output options, valid before or after the subcommand.

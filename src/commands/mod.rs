@@ -3,6 +3,7 @@
 pub mod peek;
 pub mod receive;
 pub mod send;
+pub mod worker;
 
 use crate::cli::Command;
 use crate::ctx::Ctx;
@@ -14,5 +15,6 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::Send(a) => send::run(a, ctx),
         Command::Receive(a) => receive::run(a, ctx),
         Command::Peek(a) => peek::run(a, ctx),
+        Command::Worker(a) => worker::run(a, ctx),
     }
 }
