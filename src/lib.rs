@@ -11,8 +11,10 @@ pub mod error;
 pub mod input;
 pub mod kv;
 pub mod log;
+pub mod mgmt;
 pub mod output;
 pub mod progress;
+pub mod prompt;
 pub mod signals;
 
 use clap::Parser;

@@ -341,3 +341,43 @@ fn render_table(listing: &Listing) -> String {
     }
     table.to_string()
 }
+
+#[cfg(test)]
+mod listing_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tsv_cells_escape_tabs_newlines_and_backslashes() {
+        assert_eq!(tsv_escape("plain name"), "plain name");
+        assert_eq!(tsv_escape("a\tb\nc\rd\\e"), "a\\tb\\nc\\rd\\\\e");
+    }
+
+    #[test]
+    fn cells_show_null_and_empty_tables_as_nothing() {
+        assert_eq!(cell_text(&json!(null)), "");
+        assert_eq!(cell_text(&json!({})), "");
+        assert_eq!(cell_text(&json!(3)), "3");
+        assert_eq!(cell_text(&json!(true)), "true");
+        assert_eq!(
+            cell_text(&json!({"x-match": "all"})),
+            "{\"x-match\":\"all\"}"
+        );
+    }
+
+    #[test]
+    fn table_escapes_control_characters_and_uses_placeholders() {
+        let mut l = Listing::new(&["name", "n"]).placeholder("name", "(AMQP default)");
+        for (name, n) in [("", json!(1)), ("evil\u{1b}[2J", json!(null))] {
+            let mut row = serde_json::Map::new();
+            row.insert("name".into(), json!(name));
+            row.insert("n".into(), n);
+            l.push(row);
+        }
+        assert!(l.numeric("n") && !l.numeric("name"));
+        let t = render_table(&l);
+        assert!(t.contains("(AMQP default)"), "{t}");
+        assert!(!t.contains('\u{1b}'), "{t}");
+        assert!(t.contains("evil\\u{1b}[2J"), "{t}");
+    }
+}

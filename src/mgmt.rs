@@ -1,0 +1,496 @@
+//! The RabbitMQ management HTTP API: the only module that speaks HTTP.
+//!
+//! AMQP 0-9-1 has no way to list queues, exchanges or bindings, so the `list-*` commands ask
+//! the management plugin (`rabbitmq-plugins enable rabbitmq_management`). It listens on
+//! `http://<broker host>:15672` unless `--api-url`/`RMQ_API_URL` says otherwise, and takes
+//! the same user, password and vhost as the AMQP settings. Names and vhosts are
+//! percent-encoded into paths, URLs in messages are redacted, and every request is bounded
+//! (connect: `--connect-timeout`; whole request: [`REQUEST_TIMEOUT`]).
+
+use crate::ctx::Ctx;
+use crate::endpoint::{encode_vhost, redact_url};
+use crate::error::{Error, Result};
+use base64::Engine;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Upper bound for one request, answer included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The management API's port when `--api-url` is not given.
+pub const DEFAULT_API_PORT: u16 = 15672;
+
+/// Fields asked for when listing queues (`?columns=`): the server then sends only these.
+const QUEUE_COLUMNS: &str = "name,vhost,type,durable,auto_delete,exclusive,arguments,state,\
+                             messages,messages_ready,messages_unacknowledged,consumers";
+const EXCHANGE_COLUMNS: &str = "name,vhost,type,durable,auto_delete,internal,arguments";
+
+const ENABLE_HINT: &str = "is the management plugin enabled? rabbitmq-plugins enable \
+                           rabbitmq_management (the management HTTP API is the only way to list \
+                           queues, exchanges and bindings); if it listens elsewhere, set --api-url \
+                           or RMQ_API_URL to its HTTP address (port 15672 by default, not the AMQP \
+                           port)";
+
+/// A client for one broker's management API.
+pub struct Api {
+    agent: ureq::Agent,
+    /// Base URL without a trailing slash and without `/api`, e.g. `http://localhost:15672`.
+    base: String,
+    auth: String,
+    user: String,
+    vhost: String,
+}
+
+/// What a request is about, for a 404.
+#[derive(Clone, Debug)]
+pub enum Subject {
+    /// A vhost (listing its queues, exchanges or bindings).
+    Vhost(String),
+    /// A queue in a vhost.
+    Queue(String, String),
+    /// An exchange in a vhost.
+    Exchange(String, String),
+}
+
+impl Subject {
+    fn describe(&self) -> String {
+        match self {
+            Subject::Vhost(v) => format!("vhost '{v}'"),
+            Subject::Queue(v, q) => format!("queue '{q}' in vhost '{v}'"),
+            Subject::Exchange(v, x) => format!("exchange '{x}' in vhost '{v}'"),
+        }
+    }
+
+    fn hint(&self) -> String {
+        match self {
+            Subject::Vhost(_) => {
+                "check the name (rabbitmqctl list_vhosts), or pick another with --vhost".into()
+            }
+            Subject::Queue(..) => "check the name: rmq list-queues".into(),
+            Subject::Exchange(..) => "check the name: rmq list-exchanges".into(),
+        }
+    }
+}
+
+impl Api {
+    /// The API of the first broker in the connection settings.
+    pub fn new(ctx: &Ctx) -> Result<Api> {
+        let endpoints = ctx.endpoints()?;
+        let ep = endpoints
+            .first()
+            .ok_or_else(|| Error::Usage("no broker URL given".into()))?;
+        let raw = match &ctx.global.api_url {
+            Some(u) if !u.trim().is_empty() => u.trim().to_string(),
+            _ => default_url(&ep.host),
+        };
+        let (base, url_user, url_password) = parse_base(&raw)?;
+        let user = url_user.unwrap_or_else(|| ep.user.clone());
+        let password = url_password.unwrap_or_else(|| ep.password.clone());
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        );
+        let connect = Duration::from_secs_f64(ctx.global.connect_timeout.max(0.001));
+        let mut builder = ureq::AgentBuilder::new()
+            .timeout_connect(connect)
+            .timeout(REQUEST_TIMEOUT)
+            .redirects(0)
+            .user_agent(concat!("rmq/", env!("CARGO_PKG_VERSION")));
+        if base.starts_with("https://") {
+            builder = builder.tls_connector(Arc::new(tls_connector(ctx)?));
+        }
+        crate::log::info(&format!("management API at {}", redact_url(&base)));
+        Ok(Api {
+            agent: builder.build(),
+            base,
+            auth,
+            user,
+            vhost: ep.vhost.clone(),
+        })
+    }
+
+    /// The vhost of the connection settings (`--vhost` or the URL's).
+    pub fn vhost(&self) -> &str {
+        &self.vhost
+    }
+
+    /// The API's base URL, redacted, for messages.
+    pub fn shown(&self) -> String {
+        redact_url(&self.base)
+    }
+
+    /// Queues of one vhost, or of every vhost the user can see.
+    pub fn queues(&self, vhost: Option<&str>) -> Result<Vec<Value>> {
+        let path = match vhost {
+            Some(v) => format!("/api/queues/{}?columns={QUEUE_COLUMNS}", encode_vhost(v)),
+            None => format!("/api/queues?columns={QUEUE_COLUMNS}"),
+        };
+        self.get_array(&path, vhost)
+    }
+
+    /// Exchanges of one vhost, or of every vhost.
+    pub fn exchanges(&self, vhost: Option<&str>) -> Result<Vec<Value>> {
+        let path = match vhost {
+            Some(v) => format!(
+                "/api/exchanges/{}?columns={EXCHANGE_COLUMNS}",
+                encode_vhost(v)
+            ),
+            None => format!("/api/exchanges?columns={EXCHANGE_COLUMNS}"),
+        };
+        self.get_array(&path, vhost)
+    }
+
+    /// Bindings of one vhost (or every vhost), optionally only those of one queue (as
+    /// destination) and/or one exchange (as source). The queue and the exchange must exist
+    /// (the API itself answers an empty list for names that do not).
+    pub fn bindings(
+        &self,
+        vhost: Option<&str>,
+        queue: Option<&str>,
+        exchange: Option<&str>,
+    ) -> Result<Vec<Value>> {
+        let Some(v) = vhost else {
+            return self.get_array("/api/bindings", None);
+        };
+        let ev = encode_vhost(v);
+        if let Some(q) = queue {
+            self.get(
+                &format!("/api/queues/{ev}/{}?columns=name", encode_vhost(q)),
+                Subject::Queue(v.into(), q.into()),
+            )?;
+        }
+        if let Some(x) = exchange.filter(|x| !x.is_empty()) {
+            self.get(
+                &format!("/api/exchanges/{ev}/{}?columns=name", encode_vhost(x)),
+                Subject::Exchange(v.into(), x.into()),
+            )?;
+        }
+        let mut all = self.get_array(&format!("/api/bindings/{ev}"), Some(v))?;
+        all.retain(|b| {
+            let field = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default();
+            queue.is_none_or(|q| field("destination_type") == "queue" && field("destination") == q)
+                && exchange.is_none_or(|x| field("source") == x)
+        });
+        Ok(all)
+    }
+
+    fn get_array(&self, path: &str, vhost: Option<&str>) -> Result<Vec<Value>> {
+        let subject = Subject::Vhost(vhost.unwrap_or(&self.vhost).to_string());
+        match self.get(path, subject)? {
+            Value::Array(a) => Ok(a),
+            other => Err(self.unexpected(path, &other)),
+        }
+    }
+
+    fn unexpected(&self, path: &str, body: &Value) -> Error {
+        let mut text = body.to_string();
+        text.truncate(200);
+        Error::Other(format!(
+            "unexpected answer from the management API at {} for {}: {text}",
+            self.shown(),
+            strip_query(path)
+        ))
+    }
+
+    /// GET `path` (starting with `/api/`) and parse the JSON answer. A 404 is reported as
+    /// `subject` not found, unless the API itself is missing there.
+    pub fn get(&self, path: &str, subject: Subject) -> Result<Value> {
+        match self.request(path) {
+            Ok(v) => Ok(v),
+            Err(Failure::Status(code, reason))
+                if (400..500).contains(&code) && code != 401 && code != 403 =>
+            {
+                // Is there a management API at all under this base URL?
+                match self.request("/api/overview") {
+                    Ok(_) if code == 404 => Err(Error::NotFound {
+                        what: subject.describe(),
+                        reason: format!(
+                            "the management API answered 404 for {}",
+                            strip_query(path)
+                        ),
+                        hint: subject.hint(),
+                    }),
+                    Ok(_) => Err(self.explain(Failure::Status(code, reason), path)),
+                    Err(Failure::Status(c, _)) if c != 401 && c != 403 => Err(Error::Unreachable {
+                        target: format!("the management API at {}", self.shown()),
+                        reason: format!(
+                            "HTTP {c} for /api/overview: no RabbitMQ management API there"
+                        ),
+                        hint: "--api-url should be the management UI's address, e.g. \
+                               http://localhost:15672 (plus its path prefix, if one is set)"
+                            .into(),
+                    }),
+                    Err(f) => Err(self.explain(f, "/api/overview")),
+                }
+            }
+            Err(f) => Err(self.explain(f, path)),
+        }
+    }
+
+    fn request(&self, path: &str) -> std::result::Result<Value, Failure> {
+        let url = format!("{}{path}", self.base);
+        crate::log::debug(&format!("GET {}", redact_url(&url)));
+        let started = std::time::Instant::now();
+        let response = match self
+            .agent
+            .get(&url)
+            .set("Authorization", &self.auth)
+            .set("Accept", "application/json")
+            .call()
+        {
+            Ok(r) => r,
+            Err(ureq::Error::Status(code, r)) => {
+                let reason = r
+                    .into_string()
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                    .and_then(|v| v.get("reason").and_then(Value::as_str).map(String::from))
+                    .unwrap_or_default();
+                return Err(Failure::Status(code, reason));
+            }
+            Err(ureq::Error::Transport(t)) => return Err(Failure::Transport(Box::new(t))),
+        };
+        if (300..400).contains(&response.status()) {
+            return Err(Failure::Status(response.status(), String::new()));
+        }
+        let body = response
+            .into_string()
+            .map_err(|e| Failure::Body(e.to_string()))?;
+        crate::log::debug(&format!(
+            "{} bytes in {:.0} ms",
+            body.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        ));
+        serde_json::from_str(&body).map_err(|e| Failure::Body(format!("not JSON ({e})")))
+    }
+
+    fn explain(&self, f: Failure, path: &str) -> Error {
+        let target = format!("the management API at {}", self.shown());
+        match f {
+            Failure::Status(401, reason) => Error::AccessRefused {
+                what: format!("{target} as user '{}'", self.user),
+                reason: with_default(reason, "HTTP 401 Unauthorized"),
+                hint: format!(
+                    "check --user and the password (--password-file or RMQ_PASSWORD); the user \
+                     also needs a management tag: rabbitmqctl set_user_tags {} management",
+                    self.user
+                ),
+            },
+            Failure::Status(403, reason) => Error::AccessRefused {
+                what: format!("{target} as user '{}'", self.user),
+                reason: with_default(reason, "HTTP 403 Forbidden"),
+                hint: format!(
+                    "grant access: rabbitmqctl set_permissions -p '{}' '{}' '.*' '.*' '.*'",
+                    self.vhost, self.user
+                ),
+            },
+            Failure::Status(code, _) if (300..400).contains(&code) => Error::Unreachable {
+                target,
+                reason: format!("HTTP {code} redirect for {}", strip_query(path)),
+                hint: "give --api-url the address the management API answers on (https://?)".into(),
+            },
+            Failure::Status(code, reason) => Error::Other(format!(
+                "{target}: HTTP {code} for {}{}",
+                strip_query(path),
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                }
+            )),
+            Failure::Transport(t) => {
+                use ureq::ErrorKind as K;
+                let reason = transport_reason(&t);
+                match t.kind() {
+                    K::InvalidUrl | K::UnknownScheme => {
+                        Error::Usage(format!("invalid --api-url '{}': {reason}", self.shown()))
+                    }
+                    K::BadStatus | K::BadHeader => Error::Unreachable {
+                        target,
+                        reason: format!("the answer is not HTTP ({reason})"),
+                        hint: "--api-url must point at the management plugin's HTTP port \
+                               (15672 by default), not at the AMQP port"
+                            .into(),
+                    },
+                    _ => Error::Unreachable {
+                        target,
+                        reason,
+                        hint: ENABLE_HINT.into(),
+                    },
+                }
+            }
+            Failure::Body(reason) => Error::Unreachable {
+                target,
+                reason: format!("bad answer for {}: {reason}", strip_query(path)),
+                hint: "--api-url must point at the RabbitMQ management plugin".into(),
+            },
+        }
+    }
+}
+
+enum Failure {
+    Status(u16, String),
+    Transport(Box<ureq::Transport>),
+    Body(String),
+}
+
+fn with_default(reason: String, default: &str) -> String {
+    if reason.is_empty() {
+        default.to_string()
+    } else {
+        reason
+    }
+}
+
+fn strip_query(path: &str) -> &str {
+    path.split_once('?').map_or(path, |(p, _)| p)
+}
+
+/// Words for a transport failure, without the URL (ureq's Display includes it).
+fn transport_reason(t: &ureq::Transport) -> String {
+    use std::error::Error as _;
+    use ureq::ErrorKind as K;
+    let io = t
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .map(|e| e.kind());
+    match (t.kind(), io) {
+        (_, Some(std::io::ErrorKind::ConnectionRefused)) => "connection refused".into(),
+        (_, Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)) => {
+            "no answer in time (timed out)".into()
+        }
+        (_, Some(std::io::ErrorKind::ConnectionReset)) => "connection reset".into(),
+        (K::Dns, _) => "the host name does not resolve".into(),
+        (K::ConnectionFailed, _) => match t.message() {
+            Some(m) => format!("cannot connect ({m})"),
+            None => "cannot connect".into(),
+        },
+        (kind, _) => match (t.message(), t.source()) {
+            (Some(m), _) => format!("{kind}: {m}"),
+            (None, Some(s)) => format!("{kind}: {s}"),
+            (None, None) => kind.to_string(),
+        },
+    }
+}
+
+/// `http://<host>:15672`: the management API next to an AMQP broker on `host`.
+pub fn default_url(host: &str) -> String {
+    if host.contains(':') {
+        format!("http://[{host}]:{DEFAULT_API_PORT}")
+    } else {
+        format!("http://{host}:{DEFAULT_API_PORT}")
+    }
+}
+
+/// Split an API URL into a base (scheme, host, port, path prefix; no credentials, no
+/// trailing `/` or `/api`) and the credentials it carried, if any.
+fn parse_base(raw: &str) -> Result<(String, Option<String>, Option<String>)> {
+    if !raw.contains("://") {
+        // Not echoed: without a scheme, a password in it could not be found to redact.
+        return Err(Error::Usage(
+            "invalid --api-url: it must start with http:// or https:// (e.g. \
+             http://localhost:15672)"
+                .into(),
+        ));
+    }
+    let shown = redact_url(raw);
+    let mut url = url::Url::parse(raw).map_err(|e| {
+        Error::Usage(format!(
+            "invalid --api-url '{shown}': {e} (expected e.g. http://localhost:15672)"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Usage(format!(
+            "invalid --api-url '{shown}': the scheme must be http:// or https://"
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::Usage(format!(
+            "invalid --api-url '{shown}': no host"
+        )));
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = (!url.username().is_empty()).then(|| decode(url.username()));
+    let password = url.password().map(decode);
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    let mut base = url.to_string();
+    while base.ends_with('/') {
+        base.pop();
+    }
+    if let Some(b) = base.strip_suffix("/api") {
+        base = b.to_string();
+    }
+    Ok((base, user, password))
+}
+
+fn tls_connector(ctx: &Ctx) -> Result<native_tls::TlsConnector> {
+    let g = &ctx.global;
+    let read = |path: &str, what: &str| {
+        std::fs::read(path).map_err(|e| Error::Usage(format!("cannot read {what} '{path}': {e}")))
+    };
+    let mut b = native_tls::TlsConnector::builder();
+    if let Some(path) = &g.cacert {
+        let cert = native_tls::Certificate::from_pem(&read(path, "CA certificate")?)
+            .map_err(|e| Error::Usage(format!("--cacert {path}: not a PEM certificate ({e})")))?;
+        b.add_root_certificate(cert);
+    }
+    if let (Some(c), Some(k)) = (&g.cert, &g.key) {
+        let id = native_tls::Identity::from_pkcs8(
+            &read(c, "client certificate")?,
+            &read(k, "client key")?,
+        )
+        .map_err(|e| {
+            Error::Usage(format!(
+                "--cert {c} / --key {k}: cannot use them as a client identity ({e})"
+            ))
+        })?;
+        b.identity(id);
+    }
+    if g.insecure {
+        crate::log::warn("--insecure: the management API's certificate is not verified");
+        b.danger_accept_invalid_certs(true)
+            .danger_accept_invalid_hostnames(true);
+    }
+    b.build()
+        .map_err(|e| Error::Other(format!("cannot set up TLS for the management API: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_normalised_and_credentials_taken_out() {
+        let (b, u, p) = parse_base("http://al%40ice:s%3Acret@h:15672/api/").unwrap();
+        assert_eq!(b, "http://h:15672");
+        assert_eq!(u.as_deref(), Some("al@ice"));
+        assert_eq!(p.as_deref(), Some("s:cret"));
+        let (b, u, p) = parse_base("https://h/rabbitmq/").unwrap();
+        assert_eq!(b, "https://h/rabbitmq");
+        assert!(u.is_none() && p.is_none());
+        assert_eq!(parse_base("http://[::1]:1").unwrap().0, "http://[::1]:1");
+    }
+
+    #[test]
+    fn default_url_is_the_amqp_host_on_port_15672() {
+        assert_eq!(default_url("rabbit.example"), "http://rabbit.example:15672");
+        assert_eq!(default_url("::1"), "http://[::1]:15672");
+    }
+
+    #[test]
+    fn bad_api_urls_are_usage_errors_without_password() {
+        for bad in ["ftp://u:secret@h/", "u:secret@h", "http://u:secret@/"] {
+            let e = parse_base(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(!e.to_string().contains("secret"), "{e}");
+        }
+    }
+}
