@@ -32,6 +32,8 @@ pub enum Command {
     Peek(commands::peek::Args),
     /// Work on a queue's messages: tutorial worker, or a command per message (tutorials 2, 6)
     Worker(commands::worker::Args),
+    /// Send a request and print the reply (tutorial 6: the RPC client)
+    Call(commands::call::Args),
 }
 
 /// Connection and output options, valid before or after the subcommand.

@@ -1,5 +1,6 @@
 //! One file per subcommand; this only dispatches.
 
+pub mod call;
 pub mod peek;
 pub mod receive;
 pub mod send;
@@ -16,5 +17,6 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::Receive(a) => receive::run(a, ctx),
         Command::Peek(a) => peek::run(a, ctx),
         Command::Worker(a) => worker::run(a, ctx),
+        Command::Call(a) => call::run(a, ctx),
     }
 }

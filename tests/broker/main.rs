@@ -5,5 +5,6 @@
 mod support;
 
 mod bg;
+mod call;
 mod harness;
 mod worker;
