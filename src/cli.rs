@@ -30,9 +30,7 @@ pub enum Command {
     Receive(commands::receive::Args),
     /// Show messages in a queue without removing them
     Peek(commands::peek::Args),
-    /// Work on a queue's messages: tutorial worker, or a command per message (tutorials 2, 6)
     Worker(commands::worker::Args),
-    /// Send a request and print the reply (tutorial 6: the RPC client)
     Call(commands::call::Args),
 }
 

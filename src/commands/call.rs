@@ -26,7 +26,7 @@ Examples:
   echo '{\"n\": 5}' | rmq call -Q rpc_queue       # body from stdin
   rmq call -e rpc -k resize --timeout 5 photo.jpg   # through an exchange";
 
-/// Send a request and print the reply (RPC client)
+/// Send a request and print the reply (tutorial 6's RPC client)
 ///
 /// BODY words are joined with single spaces into the request; without BODY, all of stdin is
 /// the request. It is published with reply_to and a fresh correlation_id; the reply with

@@ -29,7 +29,7 @@ Examples:
   rmq worker -Q rpc_queue --exec 'read n; echo $((n * 2))'   # tutorial 6: an RPC server
   rmq call -Q rpc_queue 21                      # ... and its client: prints 42";
 
-/// Take messages from a queue and work on them, one command run per message
+/// Work on a queue's messages: the tutorial's worker, or a command per message
 ///
 /// Without a command, this is the tutorial's worker.py: it prints ` [x] Received <body>`,
 /// sleeps --dot-delay seconds per `.` in the body, prints ` [x] Done` and acks.
