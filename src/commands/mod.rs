@@ -1,7 +1,16 @@
 //! One file per subcommand; this only dispatches.
 
 pub mod call;
+pub mod bind;
+pub mod exchange_declare;
+pub mod exchange_delete;
+pub mod list_bindings;
+pub mod list_exchanges;
+pub mod list_queues;
 pub mod peek;
+pub mod queue_declare;
+pub mod queue_delete;
+pub mod queue_purge;
 pub mod receive;
 pub mod send;
 pub mod worker;
@@ -17,6 +26,16 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::Receive(a) => receive::run(a, ctx),
         Command::Peek(a) => peek::run(a, ctx),
         Command::Worker(a) => worker::run(a, ctx),
+        Command::ExchangeDeclare(a) => exchange_declare::run(a, ctx),
+        Command::QueueDeclare(a) => queue_declare::run(a, ctx),
+        Command::Bind(a) => bind::run(a, ctx),
+        Command::Unbind(a) => bind::run_unbind(a, ctx),
+        Command::QueuePurge(a) => queue_purge::run(a, ctx),
+        Command::QueueDelete(a) => queue_delete::run(a, ctx),
+        Command::ExchangeDelete(a) => exchange_delete::run(a, ctx),
+        Command::ListQueues(a) => list_queues::run(a, ctx),
+        Command::ListExchanges(a) => list_exchanges::run(a, ctx),
+        Command::ListBindings(a) => list_bindings::run(a, ctx),
         Command::Call(a) => call::run(a, ctx),
     }
 }

@@ -1,0 +1,121 @@
+//! `rmq queue-delete`: delete a queue and its messages (asks first).
+
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::log;
+use crate::output::Out;
+use crate::prompt::Confirm;
+
+const EXAMPLES: &str = "\
+Examples:
+  rmq queue-delete hello                   # asks on a terminal
+  rmq queue-delete hello --yes             # in scripts
+  rmq queue-delete jobs --if-empty --yes   # exit 6 if it still holds messages
+  rmq queue-delete jobs --yes || [ $? -eq 5 ]   # already gone is fine too";
+
+/// Delete a queue
+///
+/// Destructive: on a terminal rmq asks first; elsewhere (scripts, pipes, RMQ_NON_INTERACTIVE
+/// set) -y/--yes is required, else it exits 2 and changes nothing. Messages in the queue are
+/// lost and its bindings removed; consumers are cancelled.
+///
+/// A queue that does not exist is exit 5 (RabbitMQ itself would answer "deleted, 0
+/// messages"; rmq checks first so that a typo does not look like success). With --if-empty
+/// or --if-unused, a queue that holds messages or has consumers is left alone: exit 6.
+/// Prints the number of messages deleted on stderr (with --json,
+/// `{"queue": ..., "messages": N}` on stdout).
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = EXAMPLES)]
+pub struct Args {
+    /// Queue to delete
+    #[arg(value_name = "QUEUE")]
+    pub queue: String,
+
+    /// Only if it has no consumers (exit 6 otherwise)
+    #[arg(long)]
+    pub if_unused: bool,
+
+    /// Only if it holds no messages (exit 6 otherwise)
+    #[arg(long)]
+    pub if_empty: bool,
+
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+/// Run `rmq queue-delete`.
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let name = &args.queue;
+    super::exchange_declare::check_name(name)?;
+    let vhost = ctx
+        .endpoints()?
+        .first()
+        .map(|e| e.vhost.clone())
+        .unwrap_or_default();
+    let confirm = Confirm::require(
+        args.yes,
+        &format!("deleting queue '{name}' in vhost '{vhost}'"),
+    )?;
+    let mut session = ctx.connect("rmq queue-delete")?;
+    let vhost = session.endpoint().vhost.clone();
+    let Some(info) = session.queue_inspect(name)? else {
+        return Err(super::queue_purge::queue_not_found(name, &vhost));
+    };
+    // What the broker would refuse anyway: say so before asking.
+    if args.if_empty && info.messages > 0 {
+        return Err(refused(
+            name,
+            &vhost,
+            &format!(
+                "it holds {} ready message(s) and --if-empty was given",
+                info.messages
+            ),
+            "purge or consume it first, or drop --if-empty",
+        ));
+    }
+    if args.if_unused && info.consumers > 0 {
+        return Err(refused(
+            name,
+            &vhost,
+            &format!(
+                "it has {} consumer(s) and --if-unused was given",
+                info.consumers
+            ),
+            "stop its consumers first, or drop --if-unused",
+        ));
+    }
+    confirm.ask(&format!(
+        "Delete queue '{name}' in vhost '{vhost}' ({} ready message(s), {} consumer(s))?",
+        info.messages, info.consumers
+    ))?;
+    let deleted = session
+        .queue_delete(name, args.if_unused, args.if_empty)
+        .map_err(|e| match e {
+            Error::Precondition { reason, .. } => refused(
+                name,
+                &vhost,
+                &reason,
+                "drop --if-empty/--if-unused, or consume/purge it first",
+            ),
+            other => other,
+        })?;
+    session.close();
+    log::note(&format!(
+        "deleted queue '{name}' in vhost '{vhost}' ({deleted} message(s))"
+    ));
+    if ctx.json() {
+        let mut out = Out::new();
+        out.json(&serde_json::json!({"queue": name, "vhost": vhost, "messages": deleted}))?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+fn refused(name: &str, vhost: &str, reason: &str, hint: &str) -> Error {
+    Error::Precondition {
+        what: format!("queue '{name}' in vhost '{vhost}' was not deleted"),
+        reason: reason.to_string(),
+        hint: hint.to_string(),
+    }
+}
