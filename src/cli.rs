@@ -24,14 +24,26 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Publish messages (tutorials 1-5: send, new_task, emit_log)
     Send(commands::send::Args),
-    /// Consume messages and print them (tutorials 1-5: receive, receive_logs)
     Receive(commands::receive::Args),
-    /// Show messages in a queue without removing them
     Peek(commands::peek::Args),
     Worker(commands::worker::Args),
     Call(commands::call::Args),
+    // Administration (issue 4). No doc comment on these variants: clap then takes the
+    // short and the long help from each command's own `Args` doc comment.
+    ExchangeDeclare(commands::exchange_declare::Args),
+    QueueDeclare(commands::queue_declare::Args),
+    Bind(commands::bind::Args),
+    Unbind(commands::bind::UnbindArgs),
+    QueuePurge(commands::queue_purge::Args),
+    QueueDelete(commands::queue_delete::Args),
+    ExchangeDelete(commands::exchange_delete::Args),
+    ListQueues(commands::list_queues::Args),
+    ListExchanges(commands::list_exchanges::Args),
+    ListBindings(commands::list_bindings::Args),
+    // Shell integration.
+    Completions(commands::completions::Args),
+    Man(commands::man::Args),
 }
 
 /// Connection and output options, valid before or after the subcommand.
