@@ -4,7 +4,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod admin;
+mod admin_tty;
 mod bg;
 mod call;
 mod harness;
+mod listing;
 mod worker;
