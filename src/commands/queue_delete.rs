@@ -1,5 +1,6 @@
 //! `rmq queue-delete`: delete a queue and its messages (asks first).
 
+use crate::amqp::QueueInfo;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::log;
@@ -21,7 +22,9 @@ Examples:
 ///
 /// A queue that does not exist is exit 5 (RabbitMQ itself would answer "deleted, 0
 /// messages"; rmq checks first so that a typo does not look like success). With --if-empty
-/// or --if-unused, a queue that holds messages or has consumers is left alone: exit 6.
+/// or --if-unused, a queue that holds messages or has consumers is left alone: exit 6 (for
+/// quorum queues, which RabbitMQ cannot delete conditionally, rmq checks the counts itself
+/// just before deleting).
 /// Prints the number of messages deleted on stderr (with --json,
 /// `{"queue": ..., "messages": N}` on stdout).
 #[derive(Debug, clap::Args)]
@@ -63,10 +66,59 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         return Err(super::queue_purge::queue_not_found(name, &vhost));
     };
     // What the broker would refuse anyway: say so before asking.
+    check_flags(&args, name, &vhost, &info)?;
+    confirm.ask(&format!(
+        "Delete queue '{name}' in vhost '{vhost}' ({} ready message(s), {} consumer(s))?",
+        info.messages, info.consumers
+    ))?;
+    let deleted = match session.queue_delete(name, args.if_unused, args.if_empty) {
+        Ok(n) => n,
+        // Quorum and stream queues refuse if-unused/if-empty (RabbitMQ 3.10 closes the
+        // connection with 540 NOT_IMPLEMENTED): check the counts ourselves right before an
+        // unconditional delete.
+        Err(Error::ConnectionLost { reason, .. })
+            if reason.contains("NOT_IMPLEMENTED") && (args.if_unused || args.if_empty) =>
+        {
+            log::info(&format!(
+                "queue '{name}' does not support --if-unused/--if-empty in RabbitMQ; checking \
+                 its counts instead"
+            ));
+            drop(session);
+            session = ctx.connect("rmq queue-delete")?;
+            let Some(info) = session.queue_inspect(name)? else {
+                return Err(super::queue_purge::queue_not_found(name, &vhost));
+            };
+            check_flags(&args, name, &vhost, &info)?;
+            session.queue_delete(name, false, false)?
+        }
+        Err(Error::Precondition { reason, .. }) => {
+            return Err(refused(
+                name,
+                &vhost,
+                &reason,
+                "drop --if-empty/--if-unused, or consume/purge it first",
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    session.close();
+    log::note(&format!(
+        "deleted queue '{name}' in vhost '{vhost}' ({deleted} message(s))"
+    ));
+    if ctx.json() {
+        let mut out = Out::new();
+        out.json(&serde_json::json!({"queue": name, "vhost": vhost, "messages": deleted}))?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// --if-empty / --if-unused against the counts of a passive declaration.
+fn check_flags(args: &Args, name: &str, vhost: &str, info: &QueueInfo) -> Result<()> {
     if args.if_empty && info.messages > 0 {
         return Err(refused(
             name,
-            &vhost,
+            vhost,
             &format!(
                 "it holds {} ready message(s) and --if-empty was given",
                 info.messages
@@ -77,37 +129,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if args.if_unused && info.consumers > 0 {
         return Err(refused(
             name,
-            &vhost,
+            vhost,
             &format!(
                 "it has {} consumer(s) and --if-unused was given",
                 info.consumers
             ),
             "stop its consumers first, or drop --if-unused",
         ));
-    }
-    confirm.ask(&format!(
-        "Delete queue '{name}' in vhost '{vhost}' ({} ready message(s), {} consumer(s))?",
-        info.messages, info.consumers
-    ))?;
-    let deleted = session
-        .queue_delete(name, args.if_unused, args.if_empty)
-        .map_err(|e| match e {
-            Error::Precondition { reason, .. } => refused(
-                name,
-                &vhost,
-                &reason,
-                "drop --if-empty/--if-unused, or consume/purge it first",
-            ),
-            other => other,
-        })?;
-    session.close();
-    log::note(&format!(
-        "deleted queue '{name}' in vhost '{vhost}' ({deleted} message(s))"
-    ));
-    if ctx.json() {
-        let mut out = Out::new();
-        out.json(&serde_json::json!({"queue": name, "vhost": vhost, "messages": deleted}))?;
-        out.flush()?;
     }
     Ok(())
 }

@@ -658,3 +658,37 @@ fn bindings_of_queue(b: &Broker, vh: &str, q: &str) -> Vec<Value> {
     .unwrap()
     .clone()
 }
+
+#[test]
+fn queue_delete_if_empty_works_for_quorum_queues_too() {
+    // RabbitMQ 3.10 refuses if-empty/if-unused on quorum queues by closing the connection
+    // (540 NOT_IMPLEMENTED); rmq checks the counts itself instead.
+    let (b, vh, url) = setup("qdelquorum");
+    rmq()
+        .args(["--url", &url, "queue-declare", "qq", "--quorum"])
+        .assert()
+        .success();
+    send(&url, &["-Q", "qq", "x"]);
+    rmq()
+        .args(["--url", &url, "queue-delete", "qq", "--if-empty", "-y"])
+        .assert()
+        .code(6);
+    assert!(b.queue_info(&vh, "qq").is_some());
+    rmq()
+        .args(["--url", &url, "queue-purge", "qq", "-y"])
+        .assert()
+        .success();
+    rmq()
+        .args([
+            "--url",
+            &url,
+            "queue-delete",
+            "qq",
+            "--if-empty",
+            "--if-unused",
+            "-y",
+        ])
+        .assert()
+        .success();
+    assert!(b.queue_info(&vh, "qq").is_none());
+}
