@@ -114,7 +114,13 @@ pub struct GlobalOpts {
     pub insecure: bool,
 
     /// Management HTTP API URL [default: http://<host>:15672]
-    #[arg(long, global = true, env = "RMQ_API_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "RMQ_API_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub api_url: Option<String>,
 
     /// Machine-readable output (see each command)
