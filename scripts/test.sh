@@ -49,6 +49,14 @@ if [ ! -x "$RABBITMQ_BIN/rabbitmq-server" ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y --no-install-recommends rabbitmq-server || exit 1
 fi
+# tmux drives the terminal tests (prompts); they skip without it, so install it when we can.
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "==> installing tmux (terminal tests)" >&2
+    SUDO=
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    { $SUDO apt-get update && $SUDO env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends tmux; } >&2 || echo "==> no tmux: terminal tests will skip" >&2
+fi
 if ! compgen -G "/usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins/rabbitmq_management-*" >/dev/null; then
     echo "==> the rabbitmq_management plugin is missing from /usr/lib/rabbitmq/lib" >&2
     exit 1

@@ -271,9 +271,10 @@ impl Session {
             .ok_or_else(|| Error::Other("connection already closed".into()))
     }
 
-    fn raw_channel(&mut self) -> Result<Channel> {
+    fn raw_channel(&mut self) -> Result<Chan> {
         let conn = self.conn()?;
         conn.open_channel(None)
+            .map(|ch| Chan(Some(ch)))
             .map_err(|e| map_err(e, "channel", &Ctx::None))
     }
 
@@ -341,7 +342,7 @@ impl Session {
             .map_err(|e| map_err(e, "", &ctx))?;
         let info = queue_info(&q);
         drop(q);
-        let _ = ch.close();
+        drop(ch);
         Ok(info)
     }
 
@@ -379,7 +380,7 @@ impl Session {
         let ctx = Ctx::exchange(name, &self.endpoint);
         ch.exchange_declare(kind, name, opts)
             .map_err(|e| map_err(e, "", &ctx))?;
-        let _ = ch.close();
+        drop(ch);
         Ok(())
     }
 
@@ -395,7 +396,7 @@ impl Session {
         let ctx = Ctx::binding(queue, exchange, &self.endpoint);
         ch.queue_bind(queue, exchange, key, to_field_table(args))
             .map_err(|e| map_err(e, "", &ctx))?;
-        let _ = ch.close();
+        drop(ch);
         Ok(())
     }
 
@@ -411,7 +412,7 @@ impl Session {
         let ctx = Ctx::binding(queue, exchange, &self.endpoint);
         ch.queue_unbind(queue, exchange, key, to_field_table(args))
             .map_err(|e| map_err(e, "", &ctx))?;
-        let _ = ch.close();
+        drop(ch);
         Ok(())
     }
 
@@ -420,7 +421,7 @@ impl Session {
         let ch = self.raw_channel()?;
         let ctx = Ctx::queue(queue, &self.endpoint);
         let n = ch.queue_purge(queue).map_err(|e| map_err(e, "", &ctx))?;
-        let _ = ch.close();
+        drop(ch);
         Ok(n)
     }
 
@@ -437,7 +438,7 @@ impl Session {
                 },
             )
             .map_err(|e| map_err(e, "", &ctx))?;
-        let _ = ch.close();
+        drop(ch);
         Ok(n)
     }
 
@@ -447,7 +448,7 @@ impl Session {
         let ctx = Ctx::exchange(exchange, &self.endpoint);
         ch.exchange_delete(exchange, if_unused)
             .map_err(|e| map_err(e, "", &ctx))?;
-        let _ = ch.close();
+        drop(ch);
         Ok(())
     }
 
@@ -481,12 +482,45 @@ impl Drop for Session {
 }
 
 fn close_bounded(conn: Connection) {
+    bounded(move || {
+        let _ = conn.close();
+    });
+}
+
+/// Run a blocking amiquip call on a thread and stop waiting for it after 1 s: amiquip's
+/// closes wait for the broker's answer with no deadline (a blocked or dead broker never
+/// answers), and rmq must never hang on its way out.
+fn bounded(f: impl FnOnce() + Send + 'static) {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = conn.close();
+        f();
         let _ = tx.send(());
     });
-    let _ = rx.recv_timeout(Duration::from_secs(2));
+    let _ = rx.recv_timeout(Duration::from_secs(1));
+}
+
+/// A channel whose close, explicit or on drop, is bounded (see [`bounded`]).
+struct Chan(Option<Channel>);
+
+impl std::ops::Deref for Chan {
+    type Target = Channel;
+    fn deref(&self) -> &Channel {
+        match &self.0 {
+            Some(ch) => ch,
+            // Only `Drop` takes the channel out.
+            None => unreachable!("channel used after drop"),
+        }
+    }
+}
+
+impl Drop for Chan {
+    fn drop(&mut self) {
+        if let Some(ch) = self.0.take() {
+            bounded(move || {
+                let _ = ch.close();
+            });
+        }
+    }
 }
 
 /// A broker flow-control notice.
@@ -916,7 +950,7 @@ pub enum ConfirmEvent {
 
 /// A channel set up for publishing.
 pub struct Publisher {
-    ch: Channel,
+    ch: Chan,
     confirms: Option<crossbeam_channel::Receiver<Confirm>>,
     returns: crossbeam_channel::Receiver<amiquip::Return>,
     published: u64,
@@ -1009,13 +1043,7 @@ impl Publisher {
 
     /// Close the channel (bounded).
     pub fn close(self) {
-        let ch = self.ch;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = ch.close();
-            let _ = tx.send(());
-        });
-        let _ = rx.recv_timeout(Duration::from_secs(2));
+        drop(self.ch);
     }
 }
 
@@ -1049,7 +1077,7 @@ fn confirm_event(c: Confirm) -> ConfirmEvent {
 
 /// A channel for consuming and acknowledging.
 pub struct ConsumerChannel {
-    ch: Channel,
+    ch: Chan,
     returns: crossbeam_channel::Receiver<amiquip::Return>,
 }
 
@@ -1173,13 +1201,7 @@ impl ConsumerChannel {
 
     /// Close the channel: unacked deliveries go back to their queue. Bounded wait.
     pub fn close(self) {
-        let ch = self.ch;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = ch.close();
-            let _ = tx.send(());
-        });
-        let _ = rx.recv_timeout(Duration::from_secs(2));
+        drop(self.ch);
     }
 }
 

@@ -24,11 +24,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Publish messages (tutorials 1-5: send, new_task, emit_log)
     Send(commands::send::Args),
-    /// Consume messages and print them (tutorials 1-5: receive, receive_logs)
     Receive(commands::receive::Args),
-    /// Show messages in a queue without removing them
     Peek(commands::peek::Args),
     Worker(commands::worker::Args),
     Call(commands::call::Args),
@@ -44,6 +41,9 @@ pub enum Command {
     ListQueues(commands::list_queues::Args),
     ListExchanges(commands::list_exchanges::Args),
     ListBindings(commands::list_bindings::Args),
+    // Shell integration.
+    Completions(commands::completions::Args),
+    Man(commands::man::Args),
 }
 
 /// Connection and output options, valid before or after the subcommand.

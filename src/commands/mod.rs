@@ -1,12 +1,14 @@
 //! One file per subcommand; this only dispatches.
 
-pub mod call;
 pub mod bind;
+pub mod call;
+pub mod completions;
 pub mod exchange_declare;
 pub mod exchange_delete;
 pub mod list_bindings;
 pub mod list_exchanges;
 pub mod list_queues;
+pub mod man;
 pub mod peek;
 pub mod queue_declare;
 pub mod queue_delete;
@@ -26,6 +28,7 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::Receive(a) => receive::run(a, ctx),
         Command::Peek(a) => peek::run(a, ctx),
         Command::Worker(a) => worker::run(a, ctx),
+        Command::Call(a) => call::run(a, ctx),
         Command::ExchangeDeclare(a) => exchange_declare::run(a, ctx),
         Command::QueueDeclare(a) => queue_declare::run(a, ctx),
         Command::Bind(a) => bind::run(a, ctx),
@@ -36,6 +39,7 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::ListQueues(a) => list_queues::run(a, ctx),
         Command::ListExchanges(a) => list_exchanges::run(a, ctx),
         Command::ListBindings(a) => list_bindings::run(a, ctx),
-        Command::Call(a) => call::run(a, ctx),
+        Command::Completions(a) => completions::run(a, ctx),
+        Command::Man(a) => man::run(a, ctx),
     }
 }

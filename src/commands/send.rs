@@ -610,7 +610,10 @@ impl<'a> Sender<'a> {
         if s.resent > 0 {
             line += &format!(", re-sent {}", s.resent);
         }
-        line += &format!(" in {secs:.3} s ({rate:.0} msg/s)");
+        line += &format!(" in {secs:.3} s");
+        if s.sent >= 100 {
+            line += &format!(" ({rate:.0} msg/s)");
+        }
         log::note(&line);
     }
 }

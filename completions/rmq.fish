@@ -1,0 +1,483 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_rmq_global_optspecs
+    string join \n url= host= port= user= password= password-file= vhost= connect-timeout= cacert= cert= key= insecure api-url= json q/quiet v/verbose h/help V/version
+end
+
+function __fish_rmq_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_rmq_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_rmq_using_subcommand
+    set -l cmd (__fish_rmq_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c rmq -n "__fish_rmq_needs_command" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_needs_command" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_needs_command" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_needs_command" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_needs_command" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_needs_command" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "send" -d 'Publish messages'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "receive" -d 'Consume messages and print them'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "peek" -d 'Show messages in a queue without removing them'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "worker" -d 'Work on a queue\'s messages: the tutorial\'s worker, or a command per message'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "call" -d 'Send a request and print the reply (tutorial 6\'s RPC client)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "exchange-declare" -d 'Declare an exchange'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "queue-declare" -d 'Declare a queue'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "bind" -d 'Bind a queue to an exchange'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "unbind" -d 'Remove a binding between a queue and an exchange'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "queue-purge" -d 'Remove all ready messages from a queue'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "queue-delete" -d 'Delete a queue'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "exchange-delete" -d 'Delete an exchange'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-queues" -d 'List queues (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-exchanges" -d 'List exchanges (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-bindings" -d 'List bindings (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -s Q -l queue -d 'Queue to publish to (declared unless it exists or --no-declare is given)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -s e -l exchange -d 'Exchange to publish to, instead of a queue' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -s k -l routing-key -d 'Routing key for --exchange' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -s t -l type -d 'Exchange type: declare the exchange with this type first if it does not exist' -r -f -a "fanout\t'Every bound queue gets a copy'
+direct\t'Routing key equals binding key'
+topic\t'Routing key matches a pattern with `*` and `#`'
+headers\t'Headers match binding arguments'"
+complete -c rmq -n "__fish_rmq_using_subcommand send" -s H -l header -d 'Add a header (repeatable); integers and true/false are sent typed' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l content-type -d 'Set the content-type property' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l content-encoding -d 'Set the content-encoding property' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l correlation-id -d 'Set the correlation-id property' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l reply-to -d 'Set the reply-to property' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l message-id -d 'Set the message-id property' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l expiration -d 'Set a per-message TTL in milliseconds' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l priority -d 'Set the priority property (0-255)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l repeat -d 'Send each message N times' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l timeout -d 'Give up after SECS without progress (broker blocked, no confirms): exit 8' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l durable -d 'Declare the queue (or the exchange, with -t) durable when it does not exist'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l no-declare -d 'Do not declare the queue; it must exist'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l lines -d 'Send every line of stdin as one message (the newline stripped)'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l ndjson -d 'Read stdin as JSON envelopes, one per line, as written by `rmq receive --json`; without -Q/-e each goes to the exchange and routing key it names'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -s p -l persistent -d 'Mark messages persistent (delivery mode 2)'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l no-confirm -d 'Do not wait for publisher confirms (faster, no delivery guarantee)'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l strict -d 'Exit 7 when any message is returned as unroutable'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l no-reconnect -d 'On connection loss exit 3 (stderr says how many were confirmed) instead of reconnecting'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -s Q -l queue -d 'Queue to consume from (declared unless it exists or --no-declare is given)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -s e -l exchange -d 'Consume from a private, server-named queue bound to this exchange' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -s t -l type -d 'Exchange type: declare the exchange with this type first if it does not exist' -r -f -a "fanout\t'Every bound queue gets a copy'
+direct\t'Routing key equals binding key'
+topic\t'Routing key matches a pattern with `*` and `#`'
+headers\t'Headers match binding arguments'"
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -s b -l binding-key -d 'Binding key for the private queue (repeatable; none: the empty key)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -s n -l count -d 'Exit after N messages' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l timeout -d 'Exit after SECS without a message (exit 8 if --count was not reached)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l prefetch -d 'How many unacked messages the broker may send ahead (basic.qos) [default: 256]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l durable -d 'Declare the queue (or the exchange, with -t) durable when it does not exist'
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l no-declare -d 'Do not declare the queue; it must exist'
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l no-ack -d 'Consume in auto-ack mode: the broker forgets each message as it sends it'
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -s Q -l queue -d 'Queue to look into (it must exist)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -s n -l count -d 'How many messages to show at most' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -s Q -l queue -d 'Queue to consume from (declared unless it exists or --no-declare is given)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l prefetch -d 'How many unacked messages the broker may send ahead (basic.qos) [default: the --concurrency, so 1]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l concurrency -d 'Run up to N commands (or tutorial tasks) at once' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l dot-delay -d 'Tutorial mode: seconds to sleep for each \'.\' in the body' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l exec -d 'Run this shell command (sh -c) once per message' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l on-failure -d 'What to do with a message whose command failed (exit status other than 0 and 75)' -r -f -a "reject\t'Nack without requeue: dead-lettered if the queue has a dead-letter exchange, else dropped'
+requeue\t'Nack with requeue: it will be delivered again'"
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l durable -d 'Declare the queue durable when it does not exist'
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l no-declare -d 'Do not declare the queue; it must exist'
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l no-reconnect -d 'On connection loss exit 3 instead of reconnecting'
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand call" -s Q -l queue -d 'Queue of the RPC server (declared unless it exists or --no-declare is given)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -s e -l exchange -d 'Exchange to publish the request to, instead of a queue (it must exist)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -s k -l routing-key -d 'Routing key for --exchange' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -s H -l header -d 'Add a header to the request (repeatable); integers and true/false are sent typed' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l timeout -d 'Seconds to wait for the reply (then exit 8)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l durable -d 'Declare the queue durable when it does not exist'
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l no-declare -d 'Do not declare the queue; it must exist'
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand call" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand call" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand call" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -s t -l type -d 'Exchange type' -r -f -a "fanout\t'Every bound queue gets a copy'
+direct\t'Routing key equals binding key'
+topic\t'Routing key matches a pattern with `*` and `#`'
+headers\t'Headers match binding arguments'"
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l arg -d 'Exchange argument (repeatable), e.g. alternate-exchange=X; integers and true/false are sent typed' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l durable -d 'Survive a broker restart'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l auto-delete -d 'Delete the exchange when its last binding is removed'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l internal -d 'Only other exchanges may publish to it (through exchange-to-exchange bindings)'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l message-ttl -d 'Discard (or dead-letter) messages older than MS milliseconds: x-message-ttl' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l max-length -d 'Keep at most N messages; the oldest are dropped (or dead-lettered): x-max-length' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l dead-letter-exchange -d 'Send rejected, expired and dropped messages to exchange X: x-dead-letter-exchange' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l arg -d 'Queue argument (repeatable), e.g. x-dead-letter-routing-key=dlq; integers and true/false are sent typed' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l durable -d 'Survive a broker restart (implied by --quorum)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l auto-delete -d 'Delete the queue when its last consumer goes away'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l quorum -d 'A quorum queue (replicated, durable): x-queue-type=quorum'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -s Q -l queue -d 'Queue: the binding\'s destination' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -s e -l exchange -d 'Exchange: the binding\'s source' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -s k -l routing-key -d 'Binding (routing) key; repeat for several bindings' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l header -d 'Header to match on a headers exchange (repeatable)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l match -d 'Whether all or any of the --header values must match (x-match)' -r -f -a "all\t'Every header must match'
+any\t'At least one header must match'"
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s Q -l queue -d 'Queue: the binding\'s destination' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s e -l exchange -d 'Exchange: the binding\'s source' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s k -l routing-key -d 'Binding (routing) key; repeat for several bindings' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l header -d 'Header to match on a headers exchange (repeatable)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l match -d 'Whether all or any of the --header values must match (x-match)' -r -f -a "all\t'Every header must match'
+any\t'At least one header must match'"
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s y -l yes -d 'Do not ask for confirmation'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l if-unused -d 'Only if it has no consumers (exit 6 otherwise)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l if-empty -d 'Only if it holds no messages (exit 6 otherwise)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -s y -l yes -d 'Do not ask for confirmation'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l if-unused -d 'Only if nothing is bound to it (exit 6 otherwise)'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -s y -l yes -d 'Do not ask for confirmation'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l filter -d 'Only queues whose name matches this regular expression (unanchored; use ^...$)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l all-vhosts -d 'List the queues of every vhost (ignores --vhost); adds a vhost column'
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l filter -d 'Only exchanges whose name matches this regular expression (unanchored)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l all-vhosts -d 'List the exchanges of every vhost (ignores --vhost); adds a vhost column'
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s Q -l queue -d 'Only bindings to this queue (exit 5 if it does not exist)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s e -l exchange -d 'Only bindings from this exchange (exit 5 if it does not exist)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l all-vhosts -d 'List the bindings of every vhost (ignores --vhost); adds a vhost column'
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand man" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand man" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand man" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "send" -d 'Publish messages'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "receive" -d 'Consume messages and print them'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "peek" -d 'Show messages in a queue without removing them'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "worker" -d 'Work on a queue\'s messages: the tutorial\'s worker, or a command per message'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "call" -d 'Send a request and print the reply (tutorial 6\'s RPC client)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "exchange-declare" -d 'Declare an exchange'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "queue-declare" -d 'Declare a queue'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "bind" -d 'Bind a queue to an exchange'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "unbind" -d 'Remove a binding between a queue and an exchange'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "queue-purge" -d 'Remove all ready messages from a queue'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "queue-delete" -d 'Delete a queue'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "exchange-delete" -d 'Delete an exchange'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "list-queues" -d 'List queues (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "list-exchanges" -d 'List exchanges (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "list-bindings" -d 'List bindings (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

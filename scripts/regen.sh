@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerate the shipped completion scripts and man page from the current binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet
+RMQ=target/debug/rmq
+$RMQ completions bash > completions/rmq.bash
+$RMQ completions zsh > completions/_rmq
+$RMQ completions fish > completions/rmq.fish
+$RMQ completions elvish > completions/rmq.elv
+$RMQ completions powershell > completions/_rmq.ps1
+$RMQ man > man/rmq.1
+echo "regenerated completions/ and man/" >&2

@@ -1,0 +1,67 @@
+//! Usage errors and help need no broker and never touch the network.
+
+use std::process::Command;
+
+fn rmq(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rmq"))
+        .args(args)
+        .env_remove("RMQ_URL")
+        .env_remove("AMQP_URL")
+        // A port nothing listens on: usage errors must come before any connect.
+        .env("RMQ_URL", "amqp://127.0.0.1:1/")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_subcommand_has_help_with_examples() {
+    let top = rmq(&["--help"]);
+    assert!(top.status.success());
+    let text = String::from_utf8_lossy(&top.stdout).into_owned();
+    for sub in ["send", "receive", "peek"] {
+        assert!(text.contains(sub), "rmq --help lacks {sub}");
+        let h = rmq(&[sub, "--help"]);
+        assert!(h.status.success());
+        let h = String::from_utf8_lossy(&h.stdout).into_owned();
+        assert!(h.contains("Examples:"), "rmq {sub} --help has no examples");
+    }
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_exit_2() {
+    for args in [
+        vec!["send", "-H", "=v", "x"],
+        vec!["send", "-H", "novalue", "x"],
+        vec!["send", "--priority", "256", "x"],
+        vec!["send", "--expiration", "-5", "x"],
+        vec!["send", "--repeat", "0", "x"],
+        vec!["--url", "amqp://u:pw@h:0/", "send", "x"],
+        vec!["--url", "amqp://u:pw@h/%zz", "send", "x"],
+        vec!["--url", "amqp://u:pw@h/a/b", "send", "x"],
+        vec!["--url", "ftp://u:pw@h/", "send", "x"],
+        vec!["--port", "70000", "send", "x"],
+        vec!["receive", "--prefetch", "0"],
+        vec!["receive", "--timeout", "soon"],
+        vec!["peek", "-n", "0"],
+    ] {
+        let out = rmq(&args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("pw@"), "{args:?} printed a password: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn non_utf8_body_argument_is_accepted_as_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let arg = std::ffi::OsStr::from_bytes(b"\xff\xfe");
+    // It gets as far as connecting (exit 3 on the dead port), not a usage error or panic.
+    let out = Command::new(env!("CARGO_BIN_EXE_rmq"))
+        .env("RMQ_URL", "amqp://127.0.0.1:1/")
+        .arg("send")
+        .arg(arg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
