@@ -1,0 +1,132 @@
+//! `send` through a cut connection: nothing lost with reconnects, an exact resume point without.
+
+use crate::bg::Bg;
+use crate::support::{Broker, rmq_std, wait_until};
+use std::io::Write;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const N: u64 = 100_000;
+
+/// Start `rmq send --lines` on a pipe we feed from a thread (so it stays mid-stream).
+fn spawn_send(url: &str, queue: &str, extra: &[&str]) -> std::process::Child {
+    let mut child = rmq_std()
+        .args([
+            "--url",
+            url,
+            "send",
+            "-Q",
+            queue,
+            "--durable",
+            "-p",
+            "--lines",
+        ])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        for chunk in (1..=N).collect::<Vec<_>>().chunks(5_000) {
+            let text: String = chunk.iter().map(|i| format!("{i}\n")).collect();
+            if stdin.write_all(text.as_bytes()).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    child
+}
+
+fn wait_child(child: &mut std::process::Child, timeout: Duration) -> (i32, String) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return (s.code().unwrap_or(-1), err);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("send did not finish within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn drain(url: &str, queue: &str) -> Vec<u64> {
+    let mut r = Bg::start(&["--url", url, "receive", "-Q", queue, "--timeout", "2"]);
+    assert!(r.wait(Duration::from_secs(120)).success(), "{}", r.stderr());
+    r.lines().iter().map(|l| l.parse().unwrap()).collect()
+}
+
+#[test]
+fn send_through_close_all_connections_loses_nothing() {
+    let Some(b) = Broker::dedicated() else {
+        eprintln!("skipped: RMQ_TEST_URL points at an external broker");
+        return;
+    };
+    let url = b.amqp_url("/");
+    let mut send = spawn_send(&url, "cut", &[]);
+    wait_until(Duration::from_secs(30), "some messages queued", || {
+        b.queue_messages("/", "cut") > 10_000
+    });
+    let out = b.rabbitmqctl(&["close_all_connections", "test: cut"]);
+    assert!(out.status.success());
+    let (code, err) = wait_child(&mut send, Duration::from_secs(120));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("reconnected"), "{err}");
+    let mut got = drain(&url, "cut");
+    let total = got.len() as u64;
+    got.sort_unstable();
+    got.dedup();
+    assert_eq!(got.len() as u64, N, "missing messages");
+    assert_eq!(got.first(), Some(&1));
+    assert_eq!(got.last(), Some(&N));
+    eprintln!(
+        "close_all_connections: sent {N}, in queue {total}, duplicates {}, lost 0; {}",
+        total - N,
+        err.lines().last().unwrap_or("")
+    );
+}
+
+#[test]
+fn send_no_reconnect_exits_3_and_says_how_many_were_confirmed() {
+    let Some(b) = Broker::dedicated() else {
+        eprintln!("skipped: RMQ_TEST_URL points at an external broker");
+        return;
+    };
+    let url = b.amqp_url("/");
+    let mut send = spawn_send(&url, "cut2", &["--no-reconnect"]);
+    wait_until(Duration::from_secs(30), "some messages queued", || {
+        b.queue_messages("/", "cut2") > 10_000
+    });
+    b.rabbitmqctl(&["close_all_connections", "test: cut"]);
+    let (code, err) = wait_child(&mut send, Duration::from_secs(60));
+    assert_eq!(code, 3, "{err}");
+    let confirmed: u64 = err
+        .split("confirmed ")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no 'confirmed N' in: {err}"));
+    let got = drain(&url, "cut2");
+    // Every line up to N is in the queue: resuming from N+1 loses nothing.
+    let mut sorted = got.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert!(confirmed > 0 && confirmed < N, "{confirmed}");
+    assert!(
+        (1..=confirmed).all(|i| sorted.binary_search(&i).is_ok()),
+        "a confirmed line is missing"
+    );
+}
