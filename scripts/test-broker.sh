@@ -35,7 +35,7 @@ node_pid() {
     local pid
     pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
     [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$DIR/home" || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -F -- "$DIR/home" >/dev/null || return 1
     echo "$pid"
 }
 
@@ -85,7 +85,7 @@ EOF
     echo '[rabbitmq_management].' >"$DIR/enabled_plugins"
     echo '# intentionally empty: /etc/rabbitmq/rabbitmq-env.conf is not read' >"$DIR/rabbitmq-env.conf"
     if [ ! -f "$DIR/home/.erlang.cookie" ]; then
-        (umask 077 && tr -dc 'A-Z' </dev/urandom | head -c 20 >"$DIR/home/.erlang.cookie")
+        (umask 077 && head -c 4096 /dev/urandom | LC_ALL=C tr -dc 'A-Z' | cut -c1-20 | tr -d '\n' >"$DIR/home/.erlang.cookie")
         chmod 400 "$DIR/home/.erlang.cookie"
     fi
     rm -f "$PID_FILE"

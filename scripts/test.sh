@@ -32,7 +32,7 @@ stop_leftover_nodes() {
         fi
         pid=$(cat "$dir/beam.pid" 2>/dev/null || true)
         if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
-            tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir/home"; then
+            tr '\0' ' ' <"/proc/$pid/cmdline" | grep -F -- "$dir/home" >/dev/null; then
             echo "==> killing leftover test node pid $pid ($dir)" >&2
             kill -KILL "$pid" 2>/dev/null || true
         fi
