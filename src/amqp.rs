@@ -1199,6 +1199,16 @@ impl ConsumerChannel {
         })
     }
 
+    /// A round trip on this channel: once it returns, the broker has processed every ack
+    /// sent before it (acks have no reply of their own, and a close that times out could
+    /// otherwise drop them on the floor).
+    pub fn sync(&self) -> Result<()> {
+        self.ch
+            .exchange_declare_passive("amq.direct")
+            .map(|_| ())
+            .map_err(|e| map_err(e, "", &Ctx::None))
+    }
+
     /// Close the channel: unacked deliveries go back to their queue. Bounded wait.
     pub fn close(self) {
         drop(self.ch);

@@ -231,12 +231,16 @@ impl Receiver<'_> {
         let _ = consumer.cancel();
         // Only what was printed is acked; the rest goes back to the queue on close.
         match result {
-            Ok(()) => self.settle(ch, &mut unacked, &mut batch),
+            Ok(()) => {
+                self.settle(ch, &mut unacked, &mut batch)?;
+                ch.sync()
+            }
             Err(e) if e.is_broken_pipe() && self.out.is_pipe() => {
                 // Every delivery in `unacked` was read by the pipe's reader before it left.
                 if let Some(t) = unacked.take() {
                     ch.ack(t, true)?;
                 }
+                ch.sync()?;
                 Err(e)
             }
             Err(e) => Err(e),
