@@ -14,16 +14,24 @@ fn rmq(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn every_subcommand_has_help_with_examples() {
+fn every_subcommand_is_listed_in_help_and_has_examples() {
+    use clap::CommandFactory;
     let top = rmq(&["--help"]);
     assert!(top.status.success());
     let text = String::from_utf8_lossy(&top.stdout).into_owned();
-    for sub in ["send", "receive", "peek"] {
-        assert!(text.contains(sub), "rmq --help lacks {sub}");
-        let h = rmq(&[sub, "--help"]);
+    for sub in rmq::cli::Cli::command().get_subcommands() {
+        let name = sub.get_name();
+        assert!(
+            text.contains(&format!("\n  {name} ")),
+            "rmq --help does not list {name} (src/cli.rs HELP_TEMPLATE)"
+        );
+        let h = rmq(&[name, "--help"]);
         assert!(h.status.success());
         let h = String::from_utf8_lossy(&h.stdout).into_owned();
-        assert!(h.contains("Examples:"), "rmq {sub} --help has no examples");
+        assert!(h.contains("Examples:"), "rmq {name} --help has no examples");
+    }
+    for n in 1..=6 {
+        assert!(text.contains(&format!("\n  {n} ")), "tutorial {n} missing");
     }
 }
 
