@@ -34,6 +34,15 @@ impl Ctx {
             .unwrap_or_else(|| DEFAULT_QUEUE.to_string())
     }
 
+    /// The vhost commands work in (the first broker URL's, after `--vhost`).
+    pub fn vhost(&self) -> Result<String> {
+        Ok(self
+            .endpoints()?
+            .first()
+            .map(|e| e.vhost.clone())
+            .unwrap_or_default())
+    }
+
     /// The brokers to try, with the per-part overrides applied.
     pub fn endpoints(&self) -> Result<Vec<Endpoint>> {
         let g = &self.global;

@@ -40,11 +40,7 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let name = &args.exchange;
     super::exchange_declare::check_name(name)?;
-    let vhost = ctx
-        .endpoints()?
-        .first()
-        .map(|e| e.vhost.clone())
-        .unwrap_or_default();
+    let vhost = ctx.vhost()?;
     let confirm = Confirm::require(
         args.yes,
         &format!("deleting exchange '{name}' in vhost '{vhost}'"),

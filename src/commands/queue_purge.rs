@@ -33,11 +33,7 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let name = &args.queue;
     super::exchange_declare::check_name(name)?;
-    let vhost = ctx
-        .endpoints()?
-        .first()
-        .map(|e| e.vhost.clone())
-        .unwrap_or_default();
+    let vhost = ctx.vhost()?;
     let confirm = Confirm::require(
         args.yes,
         &format!("purging queue '{name}' in vhost '{vhost}'"),
