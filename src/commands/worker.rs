@@ -228,6 +228,9 @@ struct Stats {
     replied: u64,
     /// Verdicts that came after their channel was lost (the broker redelivers).
     dropped: u64,
+    /// First delivery and last settled verdict: the busy time, for the rate.
+    first: Option<Instant>,
+    last: Option<Instant>,
 }
 
 struct Worker<'a> {
@@ -362,6 +365,7 @@ impl Worker<'_> {
 
     /// A delivery: remember its token, queue its job.
     fn accept(&mut self, d: Delivery) {
+        self.stats.first.get_or_insert_with(Instant::now);
         let id = self.next_id;
         self.next_id += 1;
         let props = &d.message.props;
@@ -404,6 +408,7 @@ impl Worker<'_> {
         let Some(p) = self.in_flight.remove(&done.id) else {
             return Ok(());
         };
+        self.stats.last = Some(Instant::now());
         if !self.live || p.epoch != self.epoch {
             // Its delivery tag belonged to a channel that is gone; the broker redelivers it.
             self.stats.dropped += 1;
@@ -580,6 +585,10 @@ impl Worker<'_> {
     }
 
     fn summary(&self) {
+        if self.epoch == 0 {
+            // It never consumed (e.g. the queue declaration failed): nothing to sum up.
+            return;
+        }
         let s = &self.stats;
         let processed = s.acked + s.rejected + s.requeued;
         let mut line = format!(
@@ -594,9 +603,17 @@ impl Worker<'_> {
         if s.replied > 0 {
             line += &format!(", replied {}", s.replied);
         }
+        if let (Some(first), Some(last)) = (s.first, s.last)
+            && processed > 1
+            && last > first
+        {
+            let rate = processed as f64 / (last - first).as_secs_f64();
+            line += &format!(" ({rate:.0} msg/s while busy)");
+        }
         if s.dropped > 0 {
             line += &format!(
-                "; {} finished after a connection loss and were left to the broker to redeliver",
+                "; {} task(s) finished after their connection was lost: not acked, the broker \
+                 redelivers those messages",
                 s.dropped
             );
         }

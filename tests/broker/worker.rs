@@ -401,7 +401,10 @@ fn worker_reconnects_after_connections_are_closed_and_drops_the_stale_verdict() 
     // m1 ran twice: once on the lost connection (not acked), once redelivered.
     assert_eq!(runs, "m1 false\nm1 true\nm2 false\n", "{err}");
     assert!(err.contains("acked 2,"), "{err}");
-    assert!(err.contains("1 finished after a connection loss"), "{err}");
+    assert!(
+        err.contains("1 task(s) finished after their connection was lost"),
+        "{err}"
+    );
 }
 
 #[test]
