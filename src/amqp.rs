@@ -314,22 +314,27 @@ impl Session {
         Ok(ConsumerChannel { ch, returns })
     }
 
+    /// Run one operation on a fresh channel (a 404/406 kills the channel it happens on), with
+    /// errors described by `ctx`.
+    fn once<T>(&mut self, ctx: Ctx, op: impl FnOnce(&Channel) -> amiquip::Result<T>) -> Result<T> {
+        let ch = self.raw_channel()?;
+        op(&ch).map_err(|e| map_err(e, "", &ctx))
+    }
+
     /// Passive queue declare: `None` when the queue does not exist.
     pub fn queue_inspect(&mut self, name: &str) -> Result<Option<QueueInfo>> {
-        let ch = self.raw_channel()?;
-        let r = ch.queue_declare_passive(name);
-        match r {
-            Ok(q) => Ok(Some(queue_info(&q))),
-            Err(e) => match map_err(e, "", &Ctx::queue(name, &self.endpoint)) {
-                Error::NotFound { .. } => Ok(None),
-                other => Err(other),
-            },
+        let ctx = Ctx::queue(name, &self.endpoint);
+        match self.once(ctx, |ch| {
+            ch.queue_declare_passive(name).map(|q| queue_info(&q))
+        }) {
+            Ok(info) => Ok(Some(info)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(other) => Err(other),
         }
     }
 
     /// Declare a queue exactly ("" gets a server-assigned name).
     pub fn queue_declare(&mut self, name: &str, spec: &QueueSpec) -> Result<QueueInfo> {
-        let ch = self.raw_channel()?;
         let opts = QueueDeclareOptions {
             durable: spec.durable,
             exclusive: spec.exclusive,
@@ -337,13 +342,9 @@ impl Session {
             arguments: to_field_table(&spec.args),
         };
         let ctx = Ctx::queue(name, &self.endpoint);
-        let q = ch
-            .queue_declare(name, opts)
-            .map_err(|e| map_err(e, "", &ctx))?;
-        let info = queue_info(&q);
-        drop(q);
-        drop(ch);
-        Ok(info)
+        self.once(ctx, |ch| {
+            ch.queue_declare(name, opts).map(|q| queue_info(&q))
+        })
     }
 
     /// Does the exchange exist?
@@ -352,19 +353,16 @@ impl Session {
             // The default exchange cannot be declared passively; amq.* always exist.
             return Ok(true);
         }
-        let ch = self.raw_channel()?;
-        match ch.exchange_declare_passive(name) {
-            Ok(_) => Ok(true),
-            Err(e) => match map_err(e, "", &Ctx::exchange(name, &self.endpoint)) {
-                Error::NotFound { .. } => Ok(false),
-                other => Err(other),
-            },
+        let ctx = Ctx::exchange(name, &self.endpoint);
+        match self.once(ctx, |ch| ch.exchange_declare_passive(name).map(|_| ())) {
+            Ok(()) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(other) => Err(other),
         }
     }
 
     /// Declare an exchange exactly.
     pub fn exchange_declare(&mut self, name: &str, spec: &ExchangeSpec) -> Result<()> {
-        let ch = self.raw_channel()?;
         let kind = match spec.kind {
             ExchangeKind::Fanout => ExchangeType::Fanout,
             ExchangeKind::Direct => ExchangeType::Direct,
@@ -378,10 +376,27 @@ impl Session {
             arguments: to_field_table(&spec.args),
         };
         let ctx = Ctx::exchange(name, &self.endpoint);
-        ch.exchange_declare(kind, name, opts)
-            .map_err(|e| map_err(e, "", &ctx))?;
-        drop(ch);
-        Ok(())
+        self.once(ctx, |ch| ch.exchange_declare(kind, name, opts).map(|_| ()))
+    }
+
+    /// Bind a queue to an exchange (`bind`), or remove that binding (`!bind`).
+    pub fn queue_binding(
+        &mut self,
+        bind: bool,
+        queue: &str,
+        exchange: &str,
+        key: &str,
+        args: &Table,
+    ) -> Result<()> {
+        let ctx = Ctx::binding(queue, exchange, &self.endpoint);
+        let args = to_field_table(args);
+        self.once(ctx, |ch| {
+            if bind {
+                ch.queue_bind(queue, exchange, key, args)
+            } else {
+                ch.queue_unbind(queue, exchange, key, args)
+            }
+        })
     }
 
     /// Bind a queue to an exchange.
@@ -392,64 +407,29 @@ impl Session {
         key: &str,
         args: &Table,
     ) -> Result<()> {
-        let ch = self.raw_channel()?;
-        let ctx = Ctx::binding(queue, exchange, &self.endpoint);
-        ch.queue_bind(queue, exchange, key, to_field_table(args))
-            .map_err(|e| map_err(e, "", &ctx))?;
-        drop(ch);
-        Ok(())
-    }
-
-    /// Remove a binding.
-    pub fn queue_unbind(
-        &mut self,
-        queue: &str,
-        exchange: &str,
-        key: &str,
-        args: &Table,
-    ) -> Result<()> {
-        let ch = self.raw_channel()?;
-        let ctx = Ctx::binding(queue, exchange, &self.endpoint);
-        ch.queue_unbind(queue, exchange, key, to_field_table(args))
-            .map_err(|e| map_err(e, "", &ctx))?;
-        drop(ch);
-        Ok(())
+        self.queue_binding(true, queue, exchange, key, args)
     }
 
     /// Purge a queue; returns how many messages were removed.
     pub fn queue_purge(&mut self, queue: &str) -> Result<u32> {
-        let ch = self.raw_channel()?;
         let ctx = Ctx::queue(queue, &self.endpoint);
-        let n = ch.queue_purge(queue).map_err(|e| map_err(e, "", &ctx))?;
-        drop(ch);
-        Ok(n)
+        self.once(ctx, |ch| ch.queue_purge(queue))
     }
 
     /// Delete a queue; returns how many messages it held.
     pub fn queue_delete(&mut self, queue: &str, if_unused: bool, if_empty: bool) -> Result<u32> {
-        let ch = self.raw_channel()?;
         let ctx = Ctx::queue(queue, &self.endpoint);
-        let n = ch
-            .queue_delete(
-                queue,
-                QueueDeleteOptions {
-                    if_unused,
-                    if_empty,
-                },
-            )
-            .map_err(|e| map_err(e, "", &ctx))?;
-        drop(ch);
-        Ok(n)
+        let opts = QueueDeleteOptions {
+            if_unused,
+            if_empty,
+        };
+        self.once(ctx, |ch| ch.queue_delete(queue, opts))
     }
 
     /// Delete an exchange.
     pub fn exchange_delete(&mut self, exchange: &str, if_unused: bool) -> Result<()> {
-        let ch = self.raw_channel()?;
         let ctx = Ctx::exchange(exchange, &self.endpoint);
-        ch.exchange_delete(exchange, if_unused)
-            .map_err(|e| map_err(e, "", &ctx))?;
-        drop(ch);
-        Ok(())
+        self.once(ctx, |ch| ch.exchange_delete(exchange, if_unused))
     }
 
     /// A pending "connection blocked" notice, if the broker sent one.

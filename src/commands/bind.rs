@@ -103,31 +103,27 @@ fn check(args: &Args) -> Result<()> {
 
 /// Run `rmq bind`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    check(&args)?;
-    let table = binding_args(&args);
-    let mut session = ctx.connect("rmq bind")?;
-    for key in keys(&args) {
-        session.queue_bind(&args.queue, &args.exchange, &key, &table)?;
-        log::info(&format!(
-            "bound queue '{}' to exchange '{}' with key '{key}'",
-            args.queue, args.exchange
-        ));
-    }
-    session.close();
-    Ok(())
+    apply(true, &args, ctx)
 }
 
 /// Run `rmq unbind`.
 pub fn run_unbind(args: UnbindArgs, ctx: &Ctx) -> Result<()> {
-    let args = args.args;
-    check(&args)?;
-    let table = binding_args(&args);
-    let mut session = ctx.connect("rmq unbind")?;
-    for key in keys(&args) {
-        session.queue_unbind(&args.queue, &args.exchange, &key, &table)?;
+    apply(false, &args.args, ctx)
+}
+
+/// Add (`bind`) or remove one binding per key.
+fn apply(bind: bool, args: &Args, ctx: &Ctx) -> Result<()> {
+    check(args)?;
+    let table = binding_args(args);
+    let mut session = ctx.connect(if bind { "rmq bind" } else { "rmq unbind" })?;
+    for key in keys(args) {
+        session.queue_binding(bind, &args.queue, &args.exchange, &key, &table)?;
         log::info(&format!(
-            "unbound queue '{}' from exchange '{}' (key '{key}')",
-            args.queue, args.exchange
+            "{} queue '{}' {} exchange '{}' (key '{key}')",
+            if bind { "bound" } else { "unbound" },
+            args.queue,
+            if bind { "to" } else { "from" },
+            args.exchange
         ));
     }
     session.close();
