@@ -228,7 +228,7 @@ struct Stats {
     replied: u64,
     /// Verdicts that came after their channel was lost (the broker redelivers).
     dropped: u64,
-    /// First delivery and last settled verdict: the busy time, for the rate.
+    /// First delivery and last settled verdict, for the rate.
     first: Option<Instant>,
     last: Option<Instant>,
 }
@@ -418,6 +418,15 @@ impl Worker<'_> {
             ));
             return Ok(());
         }
+        let r = self.apply(ch, p, done);
+        if r.is_err() {
+            // The channel died under us: the broker redelivers this one too.
+            self.stats.dropped += 1;
+        }
+        r
+    }
+
+    fn apply(&mut self, ch: &ConsumerChannel, p: Pending, done: Done) -> Result<()> {
         match done.outcome {
             Outcome::Ok => {
                 if let Some(to) = &p.reply_to {
@@ -607,8 +616,9 @@ impl Worker<'_> {
             && processed > 1
             && last > first
         {
-            let rate = processed as f64 / (last - first).as_secs_f64();
-            line += &format!(" ({rate:.0} msg/s while busy)");
+            let span = (last - first).as_secs_f64();
+            let rate = processed as f64 / span;
+            line += &format!(" (first to last message: {span:.1} s, {rate:.0} msg/s)");
         }
         if s.dropped > 0 {
             line += &format!(
