@@ -124,6 +124,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let queue = args.queue.clone().unwrap_or_else(|| ctx.default_queue());
     let concurrency = usize::from(args.concurrency);
     let prefetch = args.prefetch.unwrap_or(args.concurrency);
+    let reply = matches!(mode, Mode::Command { .. });
+    log::info(&format!("running {} per message", mode.describe()));
     signals::install(false);
     let mut session = ctx.connect("rmq worker")?;
     let mut w = Worker {
@@ -132,8 +134,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         queue,
         prefetch,
         concurrency,
-        reply: matches!(mode, Mode::Command { .. }),
-        pool: Pool::new(concurrency, mode.clone()),
+        reply,
+        pool: Pool::new(concurrency, mode),
         in_flight: HashMap::new(),
         backlog: VecDeque::new(),
         next_id: 0,
@@ -147,7 +149,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         stats: Stats::default(),
         started: Instant::now(),
     };
-    log::info(&format!("running {} per message", mode.describe()));
     let result = loop {
         match w.serve(&mut session) {
             End::Stopped => break Ok(()),
@@ -174,7 +175,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     result?;
     if w.aborted > 0 {
         return Err(Error::Interrupted(format!(
-            "killed {} running command(s); their messages were requeued",
+            "a second Ctrl-C stopped {} running task(s); their messages were requeued",
             w.aborted
         )));
     }
@@ -252,7 +253,7 @@ struct Worker<'a> {
     live: bool,
     running: usize,
     draining: bool,
-    /// Commands killed by the second Ctrl-C.
+    /// Tasks stopped by the second Ctrl-C.
     aborted: usize,
     output_closed: bool,
     /// Why we are draining, when it is an error (e.g. the queue was deleted).
@@ -292,19 +293,6 @@ impl Worker<'_> {
     fn open(&mut self, session: &mut Session) -> Result<ConsumerChannel> {
         if !self.args.no_declare {
             declare::ensure_queue(session, &self.queue, self.args.durable)?;
-        } else if session.queue_inspect(&self.queue)?.is_none() {
-            return Err(Error::NotFound {
-                what: format!(
-                    "queue '{}' in vhost '{}'",
-                    self.queue,
-                    session.endpoint().vhost
-                ),
-                reason: "no such queue (--no-declare)".into(),
-                hint: format!(
-                    "declare it: rmq queue-declare {}, or drop --no-declare",
-                    self.queue
-                ),
-            });
         }
         log::info(&format!("consuming from queue '{}'", self.queue));
         session.consumer_channel(Some(self.prefetch))
@@ -519,8 +507,12 @@ impl Worker<'_> {
     /// Second Ctrl-C: kill what runs (once).
     fn check_abort(&mut self) {
         if signals::count() >= 2 && self.aborted == 0 && self.running > 0 {
-            self.aborted = self.pool.abort_all().max(1);
-            log::note("killing running tasks; their messages go back to the queue");
+            self.pool.abort_all();
+            self.aborted = self.running;
+            log::note(&format!(
+                "stopping {} running task(s) now; their messages go back to the queue",
+                self.running
+            ));
         }
     }
 

@@ -442,3 +442,13 @@ fn worker_survives_a_broker_restart_and_takes_later_messages() {
     assert!(status.success(), "{err}");
     assert!(err.contains("connection"), "{err}");
 }
+
+#[test]
+fn worker_no_declare_on_a_missing_queue_exits_5() {
+    let (_, _, url) = setup("w-nodeclare");
+    rmq()
+        .args(["--url", &url, "worker", "-Q", "missing", "--no-declare"])
+        .assert()
+        .code(5)
+        .stderr(predicates::str::contains("queue 'missing' in vhost"));
+}

@@ -23,7 +23,7 @@ pub const EX_TEMPFAIL: i32 = 75;
 const INLINE_STDIN: usize = 4096;
 
 /// What a worker does with each message.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Mode {
     /// Tutorial 2: print, sleep `dot_delay` per `.` in the body, print, ack.
     Tutorial {
