@@ -1,41 +1,15 @@
 //! `rmq call` (tutorial 6's RPC client) against `rmq worker` and against the pika tutorial's
 //! server and client (`tests/fixtures/rpc_*.py`, skipped when pika is not importable).
 
-use crate::bg::Bg;
-use crate::support::{Broker, rmq, run_with_timeout, unique_name, wait_until};
+use crate::support::{rmq, run_with_timeout};
+use crate::worker::{WAIT, setup, stop, worker};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(30);
-
 /// fib(n) as a shell command (the tutorial's server computes the same).
 const FIB: &str =
     r#"awk '{a = 0; b = 1; for (i = 0; i < $1; i++) {t = a + b; a = b; b = t}; print a}'"#;
-
-fn setup(name: &str) -> (&'static Broker, String, String) {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name(name));
-    let url = b.amqp_url(&vh);
-    (b, vh, url)
-}
-
-fn worker(url: &str, args: &[&str]) -> Bg {
-    let mut all = vec!["--url", url, "worker"];
-    all.extend_from_slice(args);
-    let w = Bg::start(&all);
-    wait_until(WAIT, "worker consuming", || {
-        w.stderr().contains("waiting for messages")
-    });
-    w
-}
-
-fn stop(mut w: Bg) -> String {
-    w.signal(libc::SIGTERM);
-    let status = w.wait(WAIT);
-    assert!(status.success(), "{status:?} {}", w.stderr());
-    w.stderr()
-}
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
-fn setup(name: &str) -> (&'static Broker, String, String) {
+pub(crate) fn setup(name: &str) -> (&'static Broker, String, String) {
     let b = Broker::shared();
     let vh = b.vhost(&unique_name(name));
     let url = b.amqp_url(&vh);
@@ -19,7 +19,7 @@ fn setup(name: &str) -> (&'static Broker, String, String) {
 }
 
 /// `rmq --url URL worker ARGS...`, returned once it is consuming.
-fn worker(url: &str, args: &[&str]) -> Bg {
+pub(crate) fn worker(url: &str, args: &[&str]) -> Bg {
     let mut all = vec!["--url", url, "worker"];
     all.extend_from_slice(args);
     let w = Bg::start(&all);
@@ -36,11 +36,13 @@ fn send(url: &str, queue: &str, extra: &[&str], body: &str) {
     rmq().args(&args).assert().success();
 }
 
-/// SIGTERM, then the exit status and stderr.
-fn stop(mut w: Bg) -> (std::process::ExitStatus, String) {
+/// SIGTERM; it must exit 0. Returns its stderr.
+pub(crate) fn stop(mut w: Bg) -> String {
     w.signal(libc::SIGTERM);
     let status = w.wait(WAIT);
-    (status, w.stderr())
+    let err = w.stderr();
+    assert!(status.success(), "{status:?} {err}");
+    err
 }
 
 fn count(haystack: &str, needle: &str) -> usize {
@@ -87,8 +89,7 @@ fn worker_tutorial_prefetch_1_gives_light_tasks_to_the_idle_worker() {
     assert_eq!(light, vec!["light1.", "light2.", "light3.", "light4."]);
     assert_eq!(b.queue_messages(&vh, "tasks"), 0);
     for w in [w1, w2] {
-        let (status, err) = stop(w);
-        assert!(status.success(), "{status:?} {err}");
+        let err = stop(w);
         assert!(err.contains("rejected 0, requeued 0"), "{err}");
     }
 }
@@ -109,8 +110,7 @@ fn worker_killed_mid_task_its_message_is_redelivered_to_the_other() {
     });
     assert_eq!(received(&fast), vec!["Long Time message......."]);
     assert_eq!(b.queue_messages(&vh, "tasks"), 0);
-    let (status, err) = stop(fast);
-    assert!(status.success(), "{err}");
+    let err = stop(fast);
     assert!(err.contains("processed 1 message(s)"), "{err}");
 }
 
@@ -140,8 +140,7 @@ fn worker_command_exit_codes_ack_requeue_and_reject_into_a_dead_letter_queue() {
     wait_until(WAIT, "jobs queue drained", || {
         b.queue_messages(&vh, "jobs") == 0
     });
-    let (status, err) = stop(w);
-    assert!(status.success(), "{err}");
+    let err = stop(w);
     assert!(
         err.contains("processed 4 message(s) from queue 'jobs'")
             && err.contains("acked 2, rejected 1, requeued 1"),
@@ -184,8 +183,7 @@ fn worker_on_failure_requeue_retries_and_a_missing_program_is_no_crash() {
     wait_until(WAIT, "retried and acked", || {
         b.queue_messages(&vh, "jobs") == 0
     });
-    let (status, err) = stop(w);
-    assert!(status.success(), "{err}");
+    let err = stop(w);
     assert!(err.contains("acked 1, rejected 0, requeued 1"), "{err}");
     assert!(err.contains("requeued (--on-failure requeue)"), "{err}");
 
@@ -195,8 +193,7 @@ fn worker_on_failure_requeue_retries_and_a_missing_program_is_no_crash() {
     );
     send(&url, "jobs2", &[], "y");
     wait_until(WAIT, "rejected", || b.queue_messages(&vh, "jobs2") == 0);
-    let (status, err) = stop(w);
-    assert!(status.success(), "{err}");
+    let err = stop(w);
     assert!(
         err.contains("cannot start '/nonexistent/rmq-test-program'"),
         "{err}"
@@ -230,8 +227,7 @@ fn worker_command_sees_body_on_stdin_and_message_in_env() {
         w.lines()[0],
         r#"the body||envq|false|id-1|c-9||{"n":5,"who":"me"}|"#
     );
-    let (status, err) = stop(w);
-    assert!(status.success(), "{err}");
+    stop(w);
 }
 
 #[test]
@@ -258,8 +254,7 @@ fn worker_concurrency_runs_n_commands_at_once_and_never_more() {
         .assert()
         .success();
     wait_until(WAIT, "six done", || b.queue_messages(&vh, "par") == 0);
-    let (status, err) = stop(w);
-    assert!(status.success(), "{err}");
+    let err = stop(w);
     assert!(err.contains("acked 6, rejected 0"), "{err}");
     assert!(
         !d.path().join("violation").exists(),
@@ -298,8 +293,7 @@ fn worker_sigterm_lets_the_running_command_finish_and_acks_it() {
         d.path().join("started").exists()
     });
     let t = Instant::now();
-    let (status, err) = stop(w);
-    assert!(status.success(), "{status:?} {err}");
+    let err = stop(w);
     assert!(
         d.path().join("finished").exists(),
         "the command was cut short"
@@ -395,8 +389,7 @@ fn worker_reconnects_after_connections_are_closed_and_drops_the_stale_verdict() 
     wait_until(WAIT, "reconnected", || w.stderr().contains("reconnected"));
     send(&url, "jobs", &[], "m2");
     wait_until(WAIT, "all done", || b.queue_messages(&vh, "jobs") == 0);
-    let (status, err) = stop(w);
-    assert!(status.success(), "{err}");
+    let err = stop(w);
     let runs = std::fs::read_to_string(&runs).unwrap();
     // m1 ran twice: once on the lost connection (not acked), once redelivered.
     assert_eq!(runs, "m1 false\nm1 true\nm2 false\n", "{err}");
@@ -438,8 +431,7 @@ fn worker_survives_a_broker_restart_and_takes_later_messages() {
     send(&url, "durable_jobs", &[], "after");
     wait_until(WAIT, "second done", || count(&w.stdout(), " [x] Done") == 2);
     assert_eq!(received(&w), vec!["before", "after"]);
-    let (status, err) = stop(w);
-    assert!(status.success(), "{err}");
+    let err = stop(w);
     assert!(err.contains("connection"), "{err}");
 }
 
