@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('peek', 'peek', [CompletionResultType]::ParameterValue, 'Show messages in a queue without removing them')
             [CompletionResult]::new('worker', 'worker', [CompletionResultType]::ParameterValue, 'Work on a queue''s messages: the tutorial''s worker, or a command per message')
             [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Send a request and print the reply (tutorial 6''s RPC client)')
+            [CompletionResult]::new('perf', 'perf', [CompletionResultType]::ParameterValue, 'Generate load: producers and consumers on their own connections, with rates and latency')
             [CompletionResult]::new('exchange-declare', 'exchange-declare', [CompletionResultType]::ParameterValue, 'Declare an exchange')
             [CompletionResult]::new('queue-declare', 'queue-declare', [CompletionResultType]::ParameterValue, 'Declare a queue')
             [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Bind a queue to an exchange')
@@ -244,6 +245,51 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Management HTTP API URL [default: http://<host>:15672]')
             [CompletionResult]::new('--durable', '--durable', [CompletionResultType]::ParameterName, 'Declare the queue durable when it does not exist')
             [CompletionResult]::new('--no-declare', '--no-declare', [CompletionResultType]::ParameterName, 'Do not declare the queue; it must exist')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rmq;perf' {
+            [CompletionResult]::new('-Q', '-Q ', [CompletionResultType]::ParameterName, 'Queue to publish to and consume from (declared when missing)')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to publish to and consume from (declared when missing)')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Producer threads (each with its own connection)')
+            [CompletionResult]::new('--producers', '--producers', [CompletionResultType]::ParameterName, 'Producer threads (each with its own connection)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Consumer threads (each with its own connection)')
+            [CompletionResult]::new('--consumers', '--consumers', [CompletionResultType]::ParameterName, 'Consumer threads (each with its own connection)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Body size in bytes (at least 8: the first 8 carry the send time)')
+            [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'Body size in bytes (at least 8: the first 8 carry the send time)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Messages per second per producer (default: as fast as possible)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Messages per second per producer (default: as fast as possible)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Use publisher confirms with at most WINDOW unconfirmed messages per producer')
+            [CompletionResult]::new('--confirm', '--confirm', [CompletionResultType]::ParameterName, 'Use publisher confirms with at most WINDOW unconfirmed messages per producer')
+            [CompletionResult]::new('--prefetch', '--prefetch', [CompletionResultType]::ParameterName, 'Unacked messages the broker may send each consumer ahead (basic.qos)')
+            [CompletionResult]::new('-z', '-z', [CompletionResultType]::ParameterName, 'Run for SECS seconds, then stop publishing and let consumers catch up')
+            [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Run for SECS seconds, then stop publishing and let consumers catch up')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Each producer sends N messages, then the run ends once all have arrived')
+            [CompletionResult]::new('--pmessages', '--pmessages', [CompletionResultType]::ParameterName, 'Each producer sends N messages, then the run ends once all have arrived')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name, overriding the one in the URL')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from this file (first line)')
+            [CompletionResult]::new('--vhost', '--vhost', [CompletionResultType]::ParameterName, 'Virtual host, overriding the one in the URL')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for the TCP connect plus the AMQP handshake')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificate bundle (PEM) to trust for amqps:// and https://')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for amqps://')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Client private key (PEM, PKCS#8) for amqps://')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Management HTTP API URL [default: http://<host>:15672]')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Persistent messages (delivery mode 2); a missing queue is declared durable')
+            [CompletionResult]::new('--persistent', '--persistent', [CompletionResultType]::ParameterName, 'Persistent messages (delivery mode 2); a missing queue is declared durable')
+            [CompletionResult]::new('--no-ack', '--no-ack', [CompletionResultType]::ParameterName, 'Consumers use auto-ack (no acknowledgements)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
@@ -609,6 +655,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('peek', 'peek', [CompletionResultType]::ParameterValue, 'Show messages in a queue without removing them')
             [CompletionResult]::new('worker', 'worker', [CompletionResultType]::ParameterValue, 'Work on a queue''s messages: the tutorial''s worker, or a command per message')
             [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Send a request and print the reply (tutorial 6''s RPC client)')
+            [CompletionResult]::new('perf', 'perf', [CompletionResultType]::ParameterValue, 'Generate load: producers and consumers on their own connections, with rates and latency')
             [CompletionResult]::new('exchange-declare', 'exchange-declare', [CompletionResultType]::ParameterValue, 'Declare an exchange')
             [CompletionResult]::new('queue-declare', 'queue-declare', [CompletionResultType]::ParameterValue, 'Declare a queue')
             [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Bind a queue to an exchange')
@@ -637,6 +684,9 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             break
         }
         'rmq;help;call' {
+            break
+        }
+        'rmq;help;perf' {
             break
         }
         'rmq;help;exchange-declare' {

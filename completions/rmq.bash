@@ -49,6 +49,9 @@ _rmq() {
             rmq,peek)
                 cmd="rmq__subcmd__peek"
                 ;;
+            rmq,perf)
+                cmd="rmq__subcmd__perf"
+                ;;
             rmq,queue-declare)
                 cmd="rmq__subcmd__queue__subcmd__declare"
                 ;;
@@ -103,6 +106,9 @@ _rmq() {
             rmq__subcmd__help,peek)
                 cmd="rmq__subcmd__help__subcmd__peek"
                 ;;
+            rmq__subcmd__help,perf)
+                cmd="rmq__subcmd__help__subcmd__perf"
+                ;;
             rmq__subcmd__help,queue-declare)
                 cmd="rmq__subcmd__help__subcmd__queue__subcmd__declare"
                 ;;
@@ -131,7 +137,7 @@ _rmq() {
 
     case "${cmd}" in
         rmq)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -583,7 +589,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help)
-            opts="send receive peek worker call exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help"
+            opts="send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -737,6 +743,20 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help__subcmd__peek)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__help__subcmd__perf)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1140,6 +1160,136 @@ _rmq() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vhost)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__perf)
+            opts="-Q -x -y -s -r -c -p -z -C -q -v -h -V --queue --producers --consumers --size --rate --confirm --persistent --prefetch --no-ack --time --pmessages --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -Q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --producers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --consumers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -y)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --confirm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefetch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -z)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pmessages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

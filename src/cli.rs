@@ -41,6 +41,7 @@ Messaging (the tutorials):
   worker            Work on a queue: the tutorial worker, or a command per message (2, 6)
   call              Send a request and print the reply (tutorial 6: the RPC client)
   peek              Show messages in a queue without removing them
+  perf              Generate load and measure rates and latency (like PerfTest)
 
 Administration:
   exchange-declare  Declare an exchange
@@ -85,6 +86,7 @@ pub enum Command {
     Peek(commands::peek::Args),
     Worker(commands::worker::Args),
     Call(commands::call::Args),
+    Perf(commands::perf::Args),
     // Administration (issue 4). No doc comment on these variants: clap then takes the
     // short and the long help from each command's own `Args` doc comment.
     ExchangeDeclare(commands::exchange_declare::Args),

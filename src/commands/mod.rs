@@ -10,6 +10,7 @@ pub mod list_exchanges;
 pub mod list_queues;
 pub mod man;
 pub mod peek;
+pub mod perf;
 pub mod queue_declare;
 pub mod queue_delete;
 pub mod queue_purge;
@@ -27,6 +28,7 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::Send(a) => send::run(a, ctx),
         Command::Receive(a) => receive::run(a, ctx),
         Command::Peek(a) => peek::run(a, ctx),
+        Command::Perf(a) => perf::run(a, ctx),
         Command::Worker(a) => worker::run(a, ctx),
         Command::Call(a) => call::run(a, ctx),
         Command::ExchangeDeclare(a) => exchange_declare::run(a, ctx),

@@ -13,6 +13,7 @@ mod faults;
 mod harness;
 mod interactive;
 mod listing;
+mod perf;
 mod restart;
 mod send_receive;
 mod tutorials;
