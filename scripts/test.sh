@@ -64,6 +64,11 @@ fi
 
 step cargo fmt --all -- --check
 step cargo clippy --all-targets -- -D warnings
-step timeout --kill-after=30 1500 cargo test --no-fail-fast
+results=$(mktemp)
+step bash -c "set -o pipefail; timeout --kill-after=30 1500 cargo test --no-fail-fast 2>&1 | tee '$results'"
+# One closing line over every test binary (cargo prints one per binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$results"
+rm -f "$results"
 
 exit $status
