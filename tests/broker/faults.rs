@@ -10,6 +10,17 @@ const N: u64 = 100_000;
 
 /// Start `rmq send --lines` on a pipe we feed from a thread (so it stays mid-stream).
 fn spawn_send(url: &str, queue: &str, extra: &[&str]) -> std::process::Child {
+    spawn_send_n(url, queue, extra, N, 5_000)
+}
+
+/// [`spawn_send`] with lines `1..=n`, fed at about `per_tick` lines every 20 ms.
+fn spawn_send_n(
+    url: &str,
+    queue: &str,
+    extra: &[&str],
+    n: u64,
+    per_tick: usize,
+) -> std::process::Child {
     let mut child = rmq_std()
         .args([
             "--url",
@@ -29,7 +40,7 @@ fn spawn_send(url: &str, queue: &str, extra: &[&str]) -> std::process::Child {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     std::thread::spawn(move || {
-        for chunk in (1..=N).collect::<Vec<_>>().chunks(5_000) {
+        for chunk in (1..=n).collect::<Vec<_>>().chunks(per_tick) {
             let text: String = chunk.iter().map(|i| format!("{i}\n")).collect();
             if stdin.write_all(text.as_bytes()).is_err() {
                 return;
@@ -128,5 +139,69 @@ fn send_no_reconnect_exits_3_and_says_how_many_were_confirmed() {
     assert!(
         (1..=confirmed).all(|i| sorted.binary_search(&i).is_ok()),
         "a confirmed line is missing"
+    );
+}
+
+/// Lines for the restart test: `RMQ_TEST_RESTART_N` (e.g. 200000 for a manual measurement),
+/// else 60k (a few seconds of publishing on CI).
+fn restart_n() -> u64 {
+    std::env::var("RMQ_TEST_RESTART_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60_000)
+}
+
+/// Counts of a drained queue: total, distinct, and whether every line 1..=n is there.
+fn check_all_there(got: &[u64], n: u64) -> (u64, u64) {
+    let mut sorted = got.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let missing: Vec<u64> = (1..=n)
+        .filter(|i| sorted.binary_search(i).is_err())
+        .take(10)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "lines missing from the queue: {missing:?}..."
+    );
+    assert_eq!(sorted.len() as u64, n, "unexpected lines in the queue");
+    (got.len() as u64, got.len() as u64 - n)
+}
+
+#[test]
+fn send_through_a_broker_restart_loses_nothing() {
+    let Some(b) = Broker::dedicated() else {
+        eprintln!("skipped: RMQ_TEST_URL points at an external broker");
+        return;
+    };
+    let n = restart_n();
+    let url = b.amqp_url("/");
+    let started = Instant::now();
+    // ~5,000 lines/s: the stream is still going when the node is back (~10 s later).
+    let mut send = spawn_send_n(&url, "restart", &[], n, 100);
+    wait_until(Duration::from_secs(30), "some messages queued", || {
+        b.queue_messages("/", "restart") > 10_000
+    });
+    let down = Instant::now();
+    b.restart();
+    let downtime = down.elapsed();
+    let (code, err) = wait_child(&mut send, Duration::from_secs(180));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("reconnected"), "{err}");
+    let summary = err.lines().last().unwrap_or("").to_string();
+    assert!(summary.contains(&format!("sent {n}")), "{err}");
+    let resent: u64 = summary
+        .split("re-sent ")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let got = drain(&url, "restart");
+    let (total, dups) = check_all_there(&got, n);
+    eprintln!(
+        "broker restart ({:.1} s down): sent {n} lines, re-sent {resent}, in queue {total}, \
+         duplicates {dups}, lost 0, whole run {:.1} s; rmq said: {summary}",
+        downtime.as_secs_f64(),
+        started.elapsed().as_secs_f64()
     );
 }
