@@ -14,6 +14,7 @@ use crate::{log, signals};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 mod interactive;
@@ -165,9 +166,17 @@ impl Target {
 struct InFlight {
     /// 1-based position in the input stream.
     seq: u64,
+    /// Shared by every message of one input item (and, for a fixed target, by all).
+    dest: Rc<Dest>,
+    /// Shared by the `--repeat` copies: kept for re-publishing, never cloned.
+    message: Rc<Message>,
+}
+
+/// Where a message goes.
+#[derive(PartialEq, Eq)]
+struct Dest {
     exchange: String,
     routing_key: String,
-    message: Message,
 }
 
 #[derive(Default)]
@@ -260,6 +269,7 @@ struct Sender<'a> {
     confirm: bool,
     pending: BTreeMap<u64, InFlight>,
     pending_bytes: usize,
+    last_dest: Option<Rc<Dest>>,
     stats: Stats,
     base_props: Properties,
     progress: Progress,
@@ -287,6 +297,7 @@ impl<'a> Sender<'a> {
             confirm,
             pending: BTreeMap::new(),
             pending_bytes: 0,
+            last_dest: None,
             stats: Stats::default(),
             base_props: base_properties(args),
             progress: Progress::new(total, args.repeat > 1 || args.body.is_empty()),
@@ -306,8 +317,10 @@ impl<'a> Sender<'a> {
                 return Ok(());
             };
             let (exchange, routing_key, message) = self.resolve(item)?;
+            let dest = self.dest(exchange, routing_key);
+            let message = Rc::new(message);
             for _ in 0..self.args.repeat {
-                self.publish(&exchange, &routing_key, message.clone())?;
+                self.publish_shared(&dest, &message)?;
             }
         }
     }
@@ -342,11 +355,32 @@ impl<'a> Sender<'a> {
         })
     }
 
+    /// The same destination as the last message's is shared, not allocated again.
+    fn dest(&mut self, exchange: String, routing_key: String) -> Rc<Dest> {
+        let d = Dest {
+            exchange,
+            routing_key,
+        };
+        match &self.last_dest {
+            Some(last) if **last == d => last.clone(),
+            _ => {
+                let d = Rc::new(d);
+                self.last_dest = Some(d.clone());
+                d
+            }
+        }
+    }
+
     fn publish(&mut self, exchange: &str, routing_key: &str, message: Message) -> Result<()> {
+        let dest = self.dest(exchange.to_string(), routing_key.to_string());
+        self.publish_shared(&dest, &Rc::new(message))
+    }
+
+    fn publish_shared(&mut self, dest: &Rc<Dest>, message: &Rc<Message>) -> Result<()> {
         loop {
             match self
                 .publisher
-                .publish(exchange, routing_key, &message, true)
+                .publish(&dest.exchange, &dest.routing_key, message, true)
             {
                 Ok(tag) => {
                     self.stats.sent += 1;
@@ -357,9 +391,8 @@ impl<'a> Sender<'a> {
                             tag,
                             InFlight {
                                 seq: self.stats.sent,
-                                exchange: exchange.to_string(),
-                                routing_key: routing_key.to_string(),
-                                message,
+                                dest: dest.clone(),
+                                message: message.clone(),
                             },
                         );
                     }
@@ -508,7 +541,7 @@ impl<'a> Sender<'a> {
         let count = old.len() as u64;
         let mut fresh = BTreeMap::new();
         for m in old.into_values() {
-            let tag = publisher.publish(&m.exchange, &m.routing_key, &m.message, true)?;
+            let tag = publisher.publish(&m.dest.exchange, &m.dest.routing_key, &m.message, true)?;
             fresh.insert(tag, m);
         }
         self.pending = fresh;
@@ -556,8 +589,13 @@ impl<'a> Sender<'a> {
                 returned: self.stats.returned,
             });
         }
-        self.publisher.close();
-        self.session.close();
+        // connection.close takes the channel with it: closing the channel first would cost
+        // one more round trip (a one-message send is mostly round trips).
+        let Sender {
+            publisher, session, ..
+        } = self;
+        session.close();
+        publisher.close();
         Ok(())
     }
 
