@@ -15,7 +15,8 @@ use amiquip::{
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
@@ -456,6 +457,12 @@ impl Session {
         last
     }
 
+    /// A handle another thread can poll for this connection's flow-control notices (it
+    /// takes them: poll either this or [`Session::blocked_notice`], not both).
+    pub fn blocked_listener(&self) -> Option<BlockedListener> {
+        self.blocked.clone().map(BlockedListener)
+    }
+
     /// Close the connection cleanly (bounded: a dead broker does not make us hang).
     pub fn close(mut self) {
         self.shut();
@@ -517,6 +524,62 @@ impl Drop for Chan {
                 let _ = ch.close();
             });
         }
+    }
+}
+
+/// Polls a connection's flow-control notices from any thread.
+pub struct BlockedListener(crossbeam_channel::Receiver<ConnectionBlockedNotification>);
+
+impl BlockedListener {
+    /// The latest notice that arrived since the last poll, if any.
+    pub fn poll(&self) -> Option<BlockedNotice> {
+        let mut last = None;
+        while let Ok(n) = self.0.try_recv() {
+            last = Some(match n {
+                ConnectionBlockedNotification::Blocked(reason) => BlockedNotice::Blocked(reason),
+                ConnectionBlockedNotification::Unblocked => BlockedNotice::Unblocked,
+            });
+        }
+        last
+    }
+}
+
+/// How long the publish (or publisher round trip) under way has been running, if one is:
+/// for a watchdog thread. amiquip's `basic_publish` blocks once its write buffer is full,
+/// which is what happens while the broker blocks publishers (memory or disk alarm), and then
+/// the publishing thread cannot check its own deadline.
+pub fn publish_stuck_for() -> Option<Duration> {
+    let since = BUSY_SINCE_MS.load(Ordering::SeqCst);
+    (since != 0).then(|| Duration::from_millis(ms_since_epoch().saturating_sub(since - 1)))
+}
+
+/// Messages published (and handed to the socket) so far by this process, re-sends included.
+pub fn published_total() -> u64 {
+    PUBLISHED.load(Ordering::SeqCst)
+}
+
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+/// Start of the call under way, in ms since [`EPOCH`] plus one; 0 when none.
+static BUSY_SINCE_MS: AtomicU64 = AtomicU64::new(0);
+static PUBLISHED: AtomicU64 = AtomicU64::new(0);
+
+fn ms_since_epoch() -> u64 {
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// Marks a possibly blocking publisher call for [`publish_stuck_for`].
+struct Busy;
+
+impl Busy {
+    fn enter() -> Busy {
+        BUSY_SINCE_MS.store(ms_since_epoch() + 1, Ordering::SeqCst);
+        Busy
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        BUSY_SINCE_MS.store(0, Ordering::SeqCst);
     }
 }
 
@@ -977,8 +1040,12 @@ impl Publisher {
             immediate: false,
             properties: props,
         };
-        match self.ch.basic_publish(exchange, publish) {
+        let busy = Busy::enter();
+        let r = self.ch.basic_publish(exchange, publish);
+        drop(busy);
+        match r {
             Ok(()) => {
+                PUBLISHED.fetch_add(1, Ordering::SeqCst);
                 self.published += 1;
                 Ok(self.published)
             }
@@ -1013,7 +1080,10 @@ impl Publisher {
     /// A round trip to the broker: surfaces a channel error (e.g. a missing exchange) and makes
     /// sure every return for what was published so far has arrived.
     pub fn sync(&mut self, exchange: &str) -> Result<()> {
-        match self.ch.qos(0, 0, false) {
+        let busy = Busy::enter();
+        let r = self.ch.qos(0, 0, false);
+        drop(busy);
+        match r {
             Ok(()) => Ok(()),
             Err(e) => Err(self.explain(e, exchange)),
         }

@@ -1,8 +1,6 @@
 //! `rmq send`: publish messages, confirmed by the broker, with returns counted.
 
-use crate::amqp::{
-    BlockedNotice, ConfirmEvent, ExchangeKind, Message, Properties, Publisher, Session, Value,
-};
+use crate::amqp::{ConfirmEvent, ExchangeKind, Message, Properties, Publisher, Session, Value};
 use crate::ctx::Ctx;
 use crate::declare;
 use crate::envelope;
@@ -18,6 +16,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 mod interactive;
+mod watchdog;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -179,7 +178,7 @@ struct Dest {
     routing_key: String,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Stats {
     sent: u64,
     confirmed: u64,
@@ -275,7 +274,8 @@ struct Sender<'a> {
     progress: Progress,
     started: Instant,
     last_progress: Instant,
-    blocked_said: bool,
+    /// Reports flow-control notices and enforces --timeout even while a publish is stuck.
+    watch: std::sync::Arc<watchdog::Watch>,
 }
 
 impl<'a> Sender<'a> {
@@ -283,6 +283,13 @@ impl<'a> Sender<'a> {
         declare_target(&mut session, &target, args)?;
         let confirm = !args.no_confirm;
         let publisher = session.publisher(confirm)?;
+        let watch = watchdog::Watch::start(
+            args.timeout,
+            target.describe(),
+            confirm,
+            ctx.json(),
+            session.blocked_listener(),
+        );
         let total = if args.body.is_empty() {
             None
         } else {
@@ -303,7 +310,7 @@ impl<'a> Sender<'a> {
             progress: Progress::new(total, args.repeat > 1 || args.body.is_empty()),
             started: Instant::now(),
             last_progress: Instant::now(),
-            blocked_said: false,
+            watch,
         })
     }
 
@@ -316,12 +323,20 @@ impl<'a> Sender<'a> {
             let Some(item) = input.next_item()? else {
                 return Ok(());
             };
+            self.input_arrived();
             let (exchange, routing_key, message) = self.resolve(item)?;
             let dest = self.dest(exchange, routing_key);
             let message = Rc::new(message);
             for _ in 0..self.args.repeat {
                 self.publish_shared(&dest, &message)?;
             }
+        }
+    }
+
+    /// Time spent waiting for input is not the broker's delay (--timeout).
+    fn input_arrived(&mut self) {
+        if self.pending.is_empty() {
+            self.last_progress = Instant::now();
         }
     }
 
@@ -466,37 +481,22 @@ impl<'a> Sender<'a> {
         }
     }
 
+    /// Hand the counts to the watchdog (which also reports the broker's flow-control
+    /// notices), and enforce --timeout: no confirm for SECS while some are awaited.
     fn check_blocked(&mut self) -> Result<()> {
-        match self.session.blocked_notice() {
-            Some(BlockedNotice::Blocked(reason)) if !self.blocked_said => {
-                self.blocked_said = true;
-                self.progress.suspend(|| {
-                    log::warn(&format!(
-                        "broker blocked publishing: {reason} (waiting; --timeout bounds it)"
-                    ))
-                });
-            }
-            Some(BlockedNotice::Unblocked) if self.blocked_said => {
-                self.blocked_said = false;
-                log::note("broker unblocked publishing");
-            }
-            _ => {}
-        }
+        self.watch.update(&self.stats, self.pending.len());
         if let Some(t) = self.args.timeout
             && self.last_progress.elapsed() > Duration::from_secs_f64(t)
             && !self.pending.is_empty()
         {
-            {
-                let why = if self.blocked_said {
-                    "the broker is blocking publishers (resource alarm)"
-                } else {
-                    "no publisher confirms arrived"
-                };
-                return Err(Error::Timeout(format!(
-                    "{why} for {t} s; {} message(s) unconfirmed",
-                    self.pending.len()
-                )));
-            }
+            let why = match self.watch.blocked() {
+                Some(reason) => format!("broker blocked publishing: {}", watchdog::alarm(&reason)),
+                None => "no publisher confirms arrived".to_string(),
+            };
+            return Err(Error::Timeout(format!(
+                "{why} for {t} s; {} message(s) unconfirmed",
+                self.pending.len()
+            )));
         }
         Ok(())
     }
@@ -547,6 +547,7 @@ impl<'a> Sender<'a> {
         self.pending = fresh;
         self.stats.resent += count;
         self.session = session;
+        self.watch.follow(self.session.blocked_listener());
         self.publisher = publisher;
         self.last_progress = Instant::now();
         log::note(&format!(
@@ -575,10 +576,18 @@ impl<'a> Sender<'a> {
             None
         };
         let settled = self.settle(settle);
+        if !self.watch.claim() {
+            watchdog::Watch::park_forever();
+        }
         self.progress.finish();
         self.summary();
-        outcome?;
-        settled?;
+        if let Err(e) = outcome.and(settled) {
+            if matches!(e, Error::Timeout(_)) {
+                // The broker reads nothing (blocked): closing would only wait on it.
+                std::mem::forget(self);
+            }
+            return Err(e);
+        }
         if self.stats.nacked > 0 {
             return Err(Error::Nacked {
                 nacked: self.stats.nacked,
@@ -620,40 +629,49 @@ impl<'a> Sender<'a> {
     }
 
     fn summary(&self) {
-        let s = &self.stats;
-        let secs = self.started.elapsed().as_secs_f64();
-        let rate = if secs > 0.0 {
-            s.sent as f64 / secs
-        } else {
-            0.0
-        };
-        if self.ctx.json() {
-            let v = serde_json::json!({
-                "sent": s.sent, "confirmed": s.confirmed, "returned": s.returned,
-                "nacked": s.nacked, "resent": s.resent, "seconds": secs,
-                "target": self.target.describe(),
-            });
-            let mut out = crate::output::Out::new();
-            let _ = out.text(&v.to_string()).and_then(|()| out.flush());
-            return;
-        }
-        let mut line = format!("sent {} to {}", s.sent, self.target.describe());
-        if self.confirm {
-            line += &format!(", confirmed {}", s.confirmed);
-        }
-        line += &format!(", returned {}", s.returned);
-        if s.nacked > 0 {
-            line += &format!(", nacked {}", s.nacked);
-        }
-        if s.resent > 0 {
-            line += &format!(", re-sent {}", s.resent);
-        }
-        line += &format!(" in {secs:.3} s");
-        if s.sent >= 100 {
-            line += &format!(" ({rate:.0} msg/s)");
-        }
-        log::note(&line);
+        print_summary(
+            &self.stats,
+            &self.target.describe(),
+            self.confirm,
+            self.started.elapsed().as_secs_f64(),
+            self.ctx.json(),
+        );
     }
+}
+
+/// The one-line summary on stderr, or a JSON object on stdout with --json.
+fn print_summary(s: &Stats, target: &str, confirm: bool, secs: f64, json: bool) {
+    let rate = if secs > 0.0 {
+        s.sent as f64 / secs
+    } else {
+        0.0
+    };
+    if json {
+        let v = serde_json::json!({
+            "sent": s.sent, "confirmed": s.confirmed, "returned": s.returned,
+            "nacked": s.nacked, "resent": s.resent, "seconds": secs,
+            "target": target,
+        });
+        let mut out = crate::output::Out::new();
+        let _ = out.text(&v.to_string()).and_then(|()| out.flush());
+        return;
+    }
+    let mut line = format!("sent {} to {target}", s.sent);
+    if confirm {
+        line += &format!(", confirmed {}", s.confirmed);
+    }
+    line += &format!(", returned {}", s.returned);
+    if s.nacked > 0 {
+        line += &format!(", nacked {}", s.nacked);
+    }
+    if s.resent > 0 {
+        line += &format!(", re-sent {}", s.resent);
+    }
+    line += &format!(" in {secs:.3} s");
+    if s.sent >= 100 {
+        line += &format!(" ({rate:.0} msg/s)");
+    }
+    log::note(&line);
 }
 
 fn exchange_of(t: &Target) -> &str {

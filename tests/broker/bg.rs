@@ -30,9 +30,14 @@ fn pump(mut r: impl Read + Send + 'static, buf: Arc<Mutex<Vec<u8>>>) -> JoinHand
 impl Bg {
     /// Start `rmq ARGS` with stdin closed.
     pub fn start(args: &[&str]) -> Bg {
+        Bg::start_with_stdin(args, Stdio::null())
+    }
+
+    /// Start `rmq ARGS` with the given stdin (e.g. a file).
+    pub fn start_with_stdin(args: &[&str], stdin: impl Into<Stdio>) -> Bg {
         let mut child = rmq_std()
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -6,6 +6,7 @@ mod support;
 
 mod admin;
 mod admin_tty;
+mod alarm;
 mod bg;
 mod call;
 mod exit_codes;

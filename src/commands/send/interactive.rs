@@ -56,6 +56,7 @@ pub(super) fn run(sender: &mut Sender) -> Result<()> {
 fn send_one(sender: &mut Sender, line: String, term: &Term) -> Result<()> {
     let returned_before = sender.stats.returned;
     let (exchange, key, message) = sender.resolve(Item::Body(line.clone().into_bytes()))?;
+    sender.input_arrived();
     sender.publish(&exchange, &key, message)?;
     sender.settle(None)?;
     let verdict = if sender.stats.returned > returned_before {
