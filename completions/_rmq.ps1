@@ -102,6 +102,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--ndjson', '--ndjson', [CompletionResultType]::ParameterName, 'Read stdin as JSON envelopes, one per line, as written by `rmq receive --json`; without -Q/-e each goes to the exchange and routing key it names')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Mark messages persistent (delivery mode 2)')
             [CompletionResult]::new('--persistent', '--persistent', [CompletionResultType]::ParameterName, 'Mark messages persistent (delivery mode 2)')
+            [CompletionResult]::new('--auto-message-id', '--auto-message-id', [CompletionResultType]::ParameterName, 'Give every message without a message-id the id RUN-N: RUN is unique to this run, N is the message''s position in it (1, 2, ...). A message re-sent after a reconnect keeps its id, so consumers can drop the duplicates (RMQ_MESSAGE_ID in `rmq worker`)')
             [CompletionResult]::new('--no-confirm', '--no-confirm', [CompletionResultType]::ParameterName, 'Do not wait for publisher confirms (faster, no delivery guarantee)')
             [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Exit 7 when any message is returned as unroutable')
             [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'On connection loss exit 3 (stderr says how many were confirmed) instead of reconnecting')

@@ -1661,7 +1661,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__send)
-            opts="-Q -e -k -t -p -H -q -v -h -V --queue --exchange --routing-key --type --durable --no-declare --lines --ndjson --persistent --header --content-type --content-encoding --correlation-id --reply-to --message-id --expiration --priority --no-confirm --strict --repeat --no-reconnect --timeout --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -e -k -t -p -H -q -v -h -V --queue --exchange --routing-key --type --durable --no-declare --lines --ndjson --persistent --header --content-type --content-encoding --correlation-id --reply-to --message-id --auto-message-id --expiration --priority --no-confirm --strict --repeat --no-reconnect --timeout --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

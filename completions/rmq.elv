@@ -98,6 +98,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --ndjson 'Read stdin as JSON envelopes, one per line, as written by `rmq receive --json`; without -Q/-e each goes to the exchange and routing key it names'
             cand -p 'Mark messages persistent (delivery mode 2)'
             cand --persistent 'Mark messages persistent (delivery mode 2)'
+            cand --auto-message-id 'Give every message without a message-id the id RUN-N: RUN is unique to this run, N is the message''s position in it (1, 2, ...). A message re-sent after a reconnect keeps its id, so consumers can drop the duplicates (RMQ_MESSAGE_ID in `rmq worker`)'
             cand --no-confirm 'Do not wait for publisher confirms (faster, no delivery guarantee)'
             cand --strict 'Exit 7 when any message is returned as unroutable'
             cand --no-reconnect 'On connection loss exit 3 (stderr says how many were confirmed) instead of reconnecting'

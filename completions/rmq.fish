@@ -95,6 +95,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand send" -l no-declare -d 'Do not d
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l lines -d 'Send every line of stdin as one message (the newline stripped)'
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l ndjson -d 'Read stdin as JSON envelopes, one per line, as written by `rmq receive --json`; without -Q/-e each goes to the exchange and routing key it names'
 complete -c rmq -n "__fish_rmq_using_subcommand send" -s p -l persistent -d 'Mark messages persistent (delivery mode 2)'
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l auto-message-id -d 'Give every message without a message-id the id RUN-N: RUN is unique to this run, N is the message\'s position in it (1, 2, ...). A message re-sent after a reconnect keeps its id, so consumers can drop the duplicates (RMQ_MESSAGE_ID in `rmq worker`)'
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l no-confirm -d 'Do not wait for publisher confirms (faster, no delivery guarantee)'
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l strict -d 'Exit 7 when any message is returned as unroutable'
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l no-reconnect -d 'On connection loss exit 3 (stderr says how many were confirmed) instead of reconnecting'

@@ -106,6 +106,12 @@ pub struct Args {
     #[arg(long, value_name = "ID")]
     pub message_id: Option<String>,
 
+    /// Give every message without a message-id the id RUN-N: RUN is unique to this run, N is
+    /// the message's position in it (1, 2, ...). A message re-sent after a reconnect keeps its
+    /// id, so consumers can drop the duplicates (RMQ_MESSAGE_ID in `rmq worker`)
+    #[arg(long, conflicts_with = "message_id")]
+    pub auto_message_id: bool,
+
     /// Set a per-message TTL in milliseconds
     #[arg(long, value_name = "MS")]
     pub expiration: Option<u32>,
@@ -276,6 +282,8 @@ struct Sender<'a> {
     last_progress: Instant,
     /// Reports flow-control notices and enforces --timeout even while a publish is stuck.
     watch: std::sync::Arc<watchdog::Watch>,
+    /// `--auto-message-id`: the RUN part of the ids.
+    run_id: Option<String>,
 }
 
 impl<'a> Sender<'a> {
@@ -311,6 +319,7 @@ impl<'a> Sender<'a> {
             started: Instant::now(),
             last_progress: Instant::now(),
             watch,
+            run_id: args.auto_message_id.then(run_id),
         })
     }
 
@@ -330,6 +339,18 @@ impl<'a> Sender<'a> {
             for _ in 0..self.args.repeat {
                 self.publish_shared(&dest, &message)?;
             }
+        }
+    }
+
+    /// With --auto-message-id, a copy carrying the id of the next message (when it has none).
+    fn with_auto_id(&self, message: &Rc<Message>) -> Rc<Message> {
+        match &self.run_id {
+            Some(run) if message.props.message_id.is_none() => {
+                let mut m = Message::clone(message);
+                m.props.message_id = Some(format!("{run}-{}", self.stats.sent + 1));
+                Rc::new(m)
+            }
+            _ => message.clone(),
         }
     }
 
@@ -392,6 +413,7 @@ impl<'a> Sender<'a> {
     }
 
     fn publish_shared(&mut self, dest: &Rc<Dest>, message: &Rc<Message>) -> Result<()> {
+        let message = &self.with_auto_id(message);
         loop {
             match self
                 .publisher
@@ -672,6 +694,16 @@ fn print_summary(s: &Stats, target: &str, confirm: bool, secs: f64, json: bool) 
         line += &format!(" ({rate:.0} msg/s)");
     }
     log::note(&line);
+}
+
+/// A short id unique to this run: time and pid, 12 hex digits.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mixed = nanos ^ (u64::from(std::process::id()) << 40) ^ (nanos >> 24);
+    format!("{:012x}", mixed & 0xffff_ffff_ffff)
 }
 
 fn exchange_of(t: &Target) -> &str {

@@ -178,7 +178,7 @@ fn send_through_a_broker_restart_loses_nothing() {
     let url = b.amqp_url("/");
     let started = Instant::now();
     // ~5,000 lines/s: the stream is still going when the node is back (~10 s later).
-    let mut send = spawn_send_n(&url, "restart", &[], n, 100);
+    let mut send = spawn_send_n(&url, "restart", &["--auto-message-id"], n, 100);
     wait_until(Duration::from_secs(30), "some messages queued", || {
         b.queue_messages("/", "restart") > 10_000
     });
@@ -196,7 +196,33 @@ fn send_through_a_broker_restart_loses_nothing() {
         .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let got = drain(&url, "restart");
+    let mut r = Bg::start(&[
+        "--url",
+        &url,
+        "--json",
+        "receive",
+        "-Q",
+        "restart",
+        "--timeout",
+        "2",
+    ]);
+    assert!(r.wait(Duration::from_secs(120)).success(), "{}", r.stderr());
+    // --auto-message-id: a re-sent message carries the id of its first copy (RUN-<line>),
+    // so a consumer can drop the duplicates by id.
+    let mut run = None;
+    let got: Vec<u64> = r
+        .lines()
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let body: u64 = v["body"].as_str().unwrap().parse().unwrap();
+            let id = v["properties"]["message_id"].as_str().unwrap().to_string();
+            let (r, seq) = id.rsplit_once('-').unwrap();
+            assert_eq!(seq, body.to_string(), "{id} for line {body}");
+            assert_eq!(run.get_or_insert(r.to_string()), r, "one run id");
+            body
+        })
+        .collect();
     let (total, dups) = check_all_there(&got, n);
     eprintln!(
         "broker restart ({:.1} s down): sent {n} lines, re-sent {resent}, in queue {total}, \
