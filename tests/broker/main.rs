@@ -13,6 +13,7 @@ mod exit_codes;
 mod faults;
 mod harness;
 mod interactive;
+mod kill9;
 mod listing;
 mod perf;
 mod restart;
