@@ -301,7 +301,7 @@ pub fn parse_port(p: &str) -> std::result::Result<u16, String> {
 /// Replace the password in any URL-looking string with `***`.
 pub fn redact_url(raw: &str) -> String {
     let Some((scheme, rest)) = raw.split_once("://") else {
-        return raw.to_string();
+        return redact_schemeless(raw);
     };
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
@@ -314,6 +314,19 @@ pub fn redact_url(raw: &str) -> String {
                 format!("{scheme}://{user}@{host}{tail}")
             }
         }
+        None => raw.to_string(),
+    }
+}
+
+/// `user:pw@host` or `amqp:/user:pw@host` (no `//`): hide what follows the user's ':'.
+fn redact_schemeless(raw: &str) -> String {
+    let Some(at) = raw.rfind('@') else {
+        return raw.to_string();
+    };
+    let before = &raw[..at];
+    let start = before.rfind('/').map_or(0, |i| i + 1);
+    match before[start..].find(':') {
+        Some(colon) => format!("{}:***{}", &raw[..start + colon], &raw[at..]),
         None => raw.to_string(),
     }
 }
@@ -377,5 +390,7 @@ mod tests {
             "amqp://u:***@h:1/v?x=1"
         );
         assert_eq!(redact_url("http://h:15672"), "http://h:15672");
+        assert_eq!(redact_url("u:p:w@h/v"), "u:***@h/v");
+        assert_eq!(redact_url("amqp:/u:pw@h"), "amqp:/u:***@h");
     }
 }

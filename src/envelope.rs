@@ -23,17 +23,22 @@ pub struct Envelope {
 
 /// The envelope of a delivery, as one JSON object.
 pub fn to_json(d: &Delivery) -> J {
+    message_to_json(&d.exchange, &d.routing_key, d.redelivered, &d.message)
+}
+
+/// The envelope of a message published to `exchange` with `routing_key`.
+pub fn message_to_json(exchange: &str, routing_key: &str, redelivered: bool, msg: &Message) -> J {
     let mut m = Map::new();
-    m.insert("exchange".into(), J::String(d.exchange.clone()));
-    m.insert("routing_key".into(), J::String(d.routing_key.clone()));
-    m.insert("redelivered".into(), J::Bool(d.redelivered));
-    m.insert("properties".into(), props_to_json(&d.message.props));
-    if let Some(h) = &d.message.props.headers {
+    m.insert("exchange".into(), J::String(exchange.to_string()));
+    m.insert("routing_key".into(), J::String(routing_key.to_string()));
+    m.insert("redelivered".into(), J::Bool(redelivered));
+    m.insert("properties".into(), props_to_json(&msg.props));
+    if let Some(h) = &msg.props.headers {
         m.insert("headers".into(), table_to_json(h));
     }
-    match std::str::from_utf8(&d.message.body) {
+    match std::str::from_utf8(&msg.body) {
         Ok(s) => m.insert("body".into(), J::String(s.to_string())),
-        Err(_) => m.insert("body_base64".into(), J::String(B64.encode(&d.message.body))),
+        Err(_) => m.insert("body_base64".into(), J::String(B64.encode(&msg.body))),
     };
     J::Object(m)
 }

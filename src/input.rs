@@ -77,12 +77,21 @@ impl Input {
         match &mut self.kind {
             Kind::Words(w) => Ok(w.take().map(Item::Body)),
             Kind::Whole(stdin) => {
-                let Some(mut s) = stdin.take() else {
+                let Some(s) = stdin.take() else {
                     return Ok(None);
                 };
                 let mut body = Vec::new();
-                s.read_to_end(&mut body)
+                let limit = u64::try_from(MAX_LINE).unwrap_or(u64::MAX) + 1;
+                s.take(limit)
+                    .read_to_end(&mut body)
                     .map_err(|e| Error::io("reading stdin", e))?;
+                if body.len() > MAX_LINE {
+                    return Err(Error::Input(format!(
+                        "stdin is longer than {} MiB, the largest message RabbitMQ accepts by \
+                         default (max_message_size); nothing was sent",
+                        MAX_LINE >> 20
+                    )));
+                }
                 Ok(Some(Item::Body(body)))
             }
             Kind::Lines {
@@ -95,16 +104,21 @@ impl Input {
                     let _ = write!(io::stderr(), "Message: ");
                 }
                 let mut buf = Vec::new();
-                let n = reader
-                    .read_until(b'\n', &mut buf)
+                let n = read_line_capped(reader, &mut buf, MAX_LINE)
                     .map_err(|e| Error::io("reading stdin", e))?;
                 if n == 0 {
                     return Ok(None);
                 }
+                *line += 1;
                 if buf.last() == Some(&b'\n') {
                     buf.pop();
+                } else if n > MAX_LINE {
+                    return Err(Error::Input(format!(
+                        "stdin line {line} is longer than {} MiB, the largest message RabbitMQ \
+                         accepts by default (max_message_size); nothing from it on was sent",
+                        MAX_LINE >> 20
+                    )));
                 }
-                *line += 1;
                 Ok(Some(if *ndjson {
                     Item::Envelope {
                         line: *line,
@@ -118,6 +132,17 @@ impl Input {
     }
 }
 
+/// The longest stdin line `--lines`/`--ndjson` take: RabbitMQ's default max_message_size
+/// (128 MiB). Reading stops there, so a runaway line cannot exhaust memory.
+pub const MAX_LINE: usize = 128 << 20;
+
+/// `read_until(b'\n')` that stops after `cap + 1` bytes: returns how many bytes were read
+/// (more than `cap` only when the line is too long; then it does not end in `\n`).
+pub fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, cap: usize) -> io::Result<usize> {
+    let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
+    r.by_ref().take(limit).read_until(b'\n', buf)
+}
+
 #[cfg(unix)]
 fn os_bytes(s: &OsString) -> &[u8] {
     use std::os::unix::ffi::OsStrExt;
@@ -127,4 +152,24 @@ fn os_bytes(s: &OsString) -> &[u8] {
 #[cfg(not(unix))]
 fn os_bytes(s: &OsString) -> &[u8] {
     s.as_os_str().as_encoded_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_capped() {
+        let mut r = io::Cursor::new(b"abc\n0123456789\nx".to_vec());
+        let mut buf = Vec::new();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 5).unwrap(), 4);
+        assert_eq!(buf, b"abc\n");
+        buf.clear();
+        // Too long: stops after cap + 1 bytes, without a newline.
+        assert_eq!(read_line_capped(&mut r, &mut buf, 5).unwrap(), 6);
+        assert_eq!(buf, b"012345");
+        let mut r = io::Cursor::new(b"12345".to_vec());
+        buf.clear();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 5).unwrap(), 5);
+    }
 }

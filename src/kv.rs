@@ -22,6 +22,40 @@ pub fn parse_kv(s: &str) -> Result<(String, Value), String> {
     Ok((k.to_string(), typed(v)))
 }
 
+/// [`parse_kv`] as a clap value parser whose errors do not repeat the whole value (clap's
+/// own "invalid value '...'" would print a 100 KB argument in full).
+#[derive(Clone, Copy, Debug)]
+pub struct KvParser;
+
+impl clap::builder::TypedValueParser for KvParser {
+    type Value = (String, Value);
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let name = arg
+            .and_then(|a| a.get_long().map(|l| format!("--{l}")))
+            .unwrap_or_else(|| "K=V".into());
+        let Some(s) = value.to_str() else {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                format!("{name}: the value is not valid UTF-8\n"),
+            )
+            .with_cmd(cmd));
+        };
+        parse_kv(s).map_err(|why| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid {name} value: {why}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+}
+
 /// "42" → Int, "true"/"false" → Bool, anything else → Str.
 pub fn typed(v: &str) -> Value {
     if let Ok(i) = v.parse::<i64>() {

@@ -24,6 +24,13 @@ use error::Error;
 pub fn main() -> u8 {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
+            log::error(&non_utf8_argument());
+            log::hint(
+                "names, URLs and option values must be UTF-8; only BODY words may be any bytes",
+            );
+            return error::EXIT_USAGE;
+        }
         Err(e) => {
             let code = if e.use_stderr() {
                 error::EXIT_USAGE
@@ -49,6 +56,22 @@ pub fn main() -> u8 {
 fn run(cli: cli::Cli) -> Result<(), Error> {
     let ctx = ctx::Ctx::new(cli.global);
     commands::dispatch(cli.command, &ctx)
+}
+
+/// Which argument clap found not to be UTF-8, shown with its bad bytes escaped.
+fn non_utf8_argument() -> String {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    for (i, a) in args.iter().enumerate().skip(1) {
+        if a.to_str().is_none() {
+            let shown = a.to_string_lossy().replace('\u{fffd}', "\\x??");
+            let after = match args.get(i - 1).and_then(|p| p.to_str()) {
+                Some(p) if p.starts_with('-') && i > 1 => format!(" (the value of {p})"),
+                _ => String::new(),
+            };
+            return format!("argument {i} '{shown}'{after} is not valid UTF-8");
+        }
+    }
+    "an argument is not valid UTF-8".into()
 }
 
 /// Print an error (one line, plus a hint line) and return its exit code.

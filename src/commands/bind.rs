@@ -50,7 +50,7 @@ pub struct Args {
     pub keys: Vec<String>,
 
     /// Header to match on a headers exchange (repeatable)
-    #[arg(long = "header", value_name = "K=V", value_parser = kv::parse_kv)]
+    #[arg(long = "header", value_name = "K=V", value_parser = kv::KvParser)]
     pub headers: Vec<(String, Value)>,
 
     /// Whether all or any of the --header values must match (x-match)

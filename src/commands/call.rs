@@ -65,7 +65,7 @@ pub struct Args {
     pub no_declare: bool,
 
     /// Add a header to the request (repeatable); integers and true/false are sent typed
-    #[arg(short = 'H', long = "header", value_name = "K=V", value_parser = kv::parse_kv)]
+    #[arg(short = 'H', long = "header", value_name = "K=V", value_parser = kv::KvParser)]
     pub headers: Vec<(String, Value)>,
 
     /// Seconds to wait for the reply (then exit 8)

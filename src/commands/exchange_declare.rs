@@ -49,7 +49,7 @@ pub struct Args {
 
     /// Exchange argument (repeatable), e.g. alternate-exchange=X; integers and true/false
     /// are sent typed
-    #[arg(long = "arg", value_name = "K=V", value_parser = kv::parse_kv)]
+    #[arg(long = "arg", value_name = "K=V", value_parser = kv::KvParser)]
     pub args: Vec<(String, Value)>,
 }
 

@@ -61,7 +61,7 @@ pub struct Args {
 
     /// Queue argument (repeatable), e.g. x-dead-letter-routing-key=dlq; integers and
     /// true/false are sent typed
-    #[arg(long = "arg", value_name = "K=V", value_parser = kv::parse_kv)]
+    #[arg(long = "arg", value_name = "K=V", value_parser = kv::KvParser)]
     pub args: Vec<(String, Value)>,
 }
 

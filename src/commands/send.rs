@@ -83,7 +83,7 @@ pub struct Args {
     pub persistent: bool,
 
     /// Add a header (repeatable); integers and true/false are sent typed
-    #[arg(short = 'H', long = "header", value_name = "K=V", value_parser = kv::parse_kv)]
+    #[arg(short = 'H', long = "header", value_name = "K=V", value_parser = kv::KvParser)]
     pub headers: Vec<(String, Value)>,
 
     /// Set the content-type property
@@ -113,11 +113,11 @@ pub struct Args {
     pub auto_message_id: bool,
 
     /// Set a per-message TTL in milliseconds
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_hyphen_values = true)]
     pub expiration: Option<u32>,
 
     /// Set the priority property (0-255)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub priority: Option<u8>,
 
     /// Do not wait for publisher confirms (faster, no delivery guarantee)
@@ -144,6 +144,8 @@ pub struct Args {
 /// At most this many unconfirmed messages, or this many bytes, in flight.
 const WINDOW: usize = 2048;
 const WINDOW_BYTES: usize = 2 << 20;
+/// Connection losses with no confirm in between before giving up.
+const MAX_LOSSES_IN_A_ROW: u32 = 5;
 /// How long reconnection is tried before giving up.
 const RECONNECT_FOR: Duration = Duration::from_secs(60);
 
@@ -168,6 +170,7 @@ impl Target {
     }
 }
 
+#[derive(Clone)]
 struct InFlight {
     /// 1-based position in the input stream.
     seq: u64,
@@ -196,6 +199,11 @@ struct Stats {
 /// Run `rmq send`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let target = target(&args, ctx)?;
+    let flags = Message {
+        body: Vec::new(),
+        props: base_properties(&args),
+    };
+    crate::amqp::check_publish("", "", &flags).map_err(Error::Usage)?;
     let interactive = args.body.is_empty()
         && !args.lines
         && !args.ndjson
@@ -284,6 +292,9 @@ struct Sender<'a> {
     watch: std::sync::Arc<watchdog::Watch>,
     /// `--auto-message-id`: the RUN part of the ids.
     run_id: Option<String>,
+    /// Connection losses since the last confirm: a message that makes the broker close the
+    /// connection every time must not be re-sent forever.
+    losses_in_a_row: u32,
 }
 
 impl<'a> Sender<'a> {
@@ -320,6 +331,7 @@ impl<'a> Sender<'a> {
             last_progress: Instant::now(),
             watch,
             run_id: args.auto_message_id.then(run_id),
+            losses_in_a_row: 0,
         })
     }
 
@@ -362,6 +374,10 @@ impl<'a> Sender<'a> {
     }
 
     fn resolve(&self, item: Item) -> Result<(String, String, Message)> {
+        let line = match &item {
+            Item::Envelope { line, .. } => Some(*line),
+            Item::Body(_) => None,
+        };
         let (env_exchange, env_key, mut message) = match item {
             Item::Body(body) => (
                 None,
@@ -380,7 +396,7 @@ impl<'a> Sender<'a> {
         if self.args.ndjson {
             overlay(&mut message.props, &self.base_props);
         }
-        Ok(match &self.target {
+        let resolved = match &self.target {
             Target::Queue(q) => (String::new(), q.clone(), message),
             Target::Exchange { name, key } => (name.clone(), key.clone(), message),
             Target::FromEnvelope => (
@@ -388,7 +404,14 @@ impl<'a> Sender<'a> {
                 env_key.unwrap_or_default(),
                 message,
             ),
-        })
+        };
+        // An envelope the broker would refuse stops the run here, naming its line (the
+        // broker would close the whole connection, and a re-sent copy would fail again).
+        if let Some(line) = line {
+            crate::amqp::check_publish(&resolved.0, &resolved.1, &resolved.2)
+                .map_err(|e| Error::Input(format!("stdin line {line}: {e}")))?;
+        }
+        Ok(resolved)
     }
 
     /// The same destination as the last message's is shared, not allocated again.
@@ -453,6 +476,7 @@ impl<'a> Sender<'a> {
             Ok(events) => {
                 if !events.is_empty() {
                     self.last_progress = Instant::now();
+                    self.losses_in_a_row = 0;
                 }
                 for e in events {
                     self.apply(e);
@@ -526,11 +550,21 @@ impl<'a> Sender<'a> {
     /// A failure while publishing: reconnect if it is a lost connection, else give up.
     fn recover(&mut self, e: Error) -> Result<()> {
         let Error::ConnectionLost { reason, .. } = e else {
-            return Err(e);
+            return Err(self.name_refused_message(e));
         };
         if self.args.no_reconnect || !self.confirm {
             return Err(Error::ConnectionLost {
                 reason,
+                confirmed: Some(self.confirmed_prefix()),
+            });
+        }
+        self.losses_in_a_row += 1;
+        if self.losses_in_a_row > MAX_LOSSES_IN_A_ROW {
+            return Err(Error::ConnectionLost {
+                reason: format!(
+                    "{reason}; lost {} times in a row with nothing confirmed in between, giving up",
+                    self.losses_in_a_row
+                ),
                 confirmed: Some(self.confirmed_prefix()),
             });
         }
@@ -559,13 +593,14 @@ impl<'a> Sender<'a> {
         let mut session = self.ctx.connect("rmq send")?;
         declare_target(&mut session, &self.target, self.args)?;
         let mut publisher = session.publisher(self.confirm)?;
-        let old = std::mem::take(&mut self.pending);
-        let count = old.len() as u64;
+        // Until every one is re-published, the old set stays: a failure here (the connection
+        // lost again) must not forget any of them.
         let mut fresh = BTreeMap::new();
-        for m in old.into_values() {
+        for m in self.pending.values() {
             let tag = publisher.publish(&m.dest.exchange, &m.dest.routing_key, &m.message, true)?;
-            fresh.insert(tag, m);
+            fresh.insert(tag, m.clone());
         }
+        let count = fresh.len() as u64;
         self.pending = fresh;
         self.stats.resent += count;
         self.session = session;
@@ -577,6 +612,39 @@ impl<'a> Sender<'a> {
             self.session.endpoint().redacted()
         ));
         Ok(())
+    }
+
+    /// The broker refused a message on its channel (too large): with confirms, it is the
+    /// first unconfirmed one, and later ones were discarded with the channel.
+    fn name_refused_message(&mut self, e: Error) -> Error {
+        match e {
+            Error::Precondition { reason, .. } if reason.contains("message size") => {
+                // Confirms that arrived before the close still count.
+                while let Ok(events) = self
+                    .publisher
+                    .confirms(Duration::ZERO, exchange_of(&self.target))
+                    && !events.is_empty()
+                {
+                    for ev in events {
+                        self.apply(ev);
+                    }
+                }
+                let n = self.confirmed_prefix() + 1;
+                let what = if self.args.lines || self.args.ndjson {
+                    format!("message {n} (stdin line {n})")
+                } else {
+                    format!("message {n}")
+                };
+                Error::Precondition {
+                    what,
+                    reason,
+                    hint: "the broker's max_message_size (128 MiB by default) limits each \
+                           message: split the data, or raise the limit in rabbitmq.conf"
+                        .into(),
+                }
+            }
+            other => other,
+        }
     }
 
     /// Messages confirmed with every earlier one confirmed too (safe to resume after).

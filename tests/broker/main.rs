@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod admin_tty;
 mod alarm;
+mod bad_input;
 mod bg;
 mod call;
 mod exit_codes;
