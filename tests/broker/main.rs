@@ -18,6 +18,7 @@ mod kill9;
 mod listing;
 mod perf;
 mod restart;
+mod secrets;
 mod send_receive;
 mod tutorials;
 mod worker;
