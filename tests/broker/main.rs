@@ -20,5 +20,6 @@ mod perf;
 mod restart;
 mod secrets;
 mod send_receive;
+mod tls;
 mod tutorials;
 mod worker;

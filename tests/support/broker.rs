@@ -653,7 +653,8 @@ impl Node {
         write("owner", &format!("{}\n", std::process::id()))?;
         let extra_conf = extra.conf.replace("{amqp}", &ports.amqp.to_string());
         let tcp = if extra.conf.contains("{amqp}") {
-            String::new()
+            // No plain listener at all (else RabbitMQ opens its default, 5672).
+            "listeners.tcp = none\n".to_string()
         } else {
             format!("listeners.tcp.default = 127.0.0.1:{}\n", ports.amqp)
         };

@@ -1,0 +1,293 @@
+//! amqps:// against a dedicated node with a TLS listener and certificates made here with
+//! openssl (a CA, a server certificate for localhost/127.0.0.1, a client certificate):
+//! verification on by default, --cacert to trust the CA, --insecure to skip it (with a
+//! warning), and a client certificate with SASL EXTERNAL.
+
+use crate::support::{Broker, rmq, run_with_timeout};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The client certificate's CN: the user name SASL EXTERNAL logs in as.
+const CLIENT_CN: &str = "rmq-tls-client";
+
+struct Pki {
+    _dir: tempfile::TempDir,
+    ca: PathBuf,
+    server_cert: PathBuf,
+    server_key: PathBuf,
+    client_cert: PathBuf,
+    client_key: PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = run_with_timeout(
+        Command::new("openssl").args(args).current_dir(dir),
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and two certificates it signs. None when openssl is missing.
+fn make_pki() -> Option<Pki> {
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("skipped: no openssl");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=rmq test CA",
+        ],
+    );
+    let ext = d.join("server.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for (name, cn) in [("server", "localhost"), ("client", CLIENT_CN)] {
+        openssl(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &format!("/CN={cn}"),
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &format!("{name}.pem"),
+                "-days",
+                "2",
+                "-extfile",
+                &format!("{name}.ext"),
+            ],
+        );
+    }
+    Some(Pki {
+        ca: d.join("ca.pem"),
+        server_cert: d.join("server.pem"),
+        server_key: d.join("server.key"),
+        client_cert: d.join("client.pem"),
+        client_key: d.join("client.key"),
+        _dir: dir,
+    })
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_client_cert() {
+    let Some(pki) = make_pki() else { return };
+    let conf = format!(
+        "listeners.ssl.default = 127.0.0.1:{{amqp}}\n\
+         ssl_options.cacertfile = {}\n\
+         ssl_options.certfile = {}\n\
+         ssl_options.keyfile = {}\n\
+         ssl_options.verify = verify_peer\n\
+         ssl_options.fail_if_no_peer_cert = false\n\
+         ssl_cert_login_from = common_name\n\
+         auth_mechanisms.1 = PLAIN\n\
+         auth_mechanisms.2 = EXTERNAL\n",
+        s(&pki.ca),
+        s(&pki.server_cert),
+        s(&pki.server_key)
+    );
+    let Some(b) = Broker::dedicated_with(&conf, &["rabbitmq_auth_mechanism_ssl"]) else {
+        return;
+    };
+    let port = b.amqp_port();
+    let url = format!("amqps://guest:guest@localhost:{port}/%2f");
+    let ca = s(&pki.ca);
+
+    // Verification is on: the test CA is not among the system's roots.
+    let out = rmq()
+        .args([
+            "--url",
+            &url,
+            "--connect-timeout",
+            "5",
+            "send",
+            "-Q",
+            "t",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("TLS handshake failed"), "{err}");
+    assert!(err.contains("--cacert"), "{err}");
+
+    // --cacert: verified, works; by IP too (the certificate names 127.0.0.1).
+    for u in [
+        url.clone(),
+        format!("amqps://guest:guest@127.0.0.1:{port}/%2f"),
+    ] {
+        let out = rmq()
+            .args(["--url", &u, "--cacert", &ca, "send", "-Q", "t", "one"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{u}: {err}");
+        assert!(!err.contains("warning"), "{err}");
+    }
+    // The CA from the URL (cacertfile=) works as well.
+    let with_param = format!("{url}?cacertfile={ca}");
+    rmq()
+        .args(["--url", &with_param, "send", "-Q", "t", "two"])
+        .assert()
+        .success();
+
+    // A name the certificate does not carry fails verification.
+    let wrong_name = format!("{url}?server_name_indication=not-this-host");
+    let out = rmq()
+        .args([
+            "--url",
+            &wrong_name,
+            "--cacert",
+            &ca,
+            "send",
+            "-Q",
+            "t",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // --insecure: no verification, and a warning says so.
+    let out = rmq()
+        .args(["--url", &url, "--insecure", "send", "-Q", "t", "three"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: --insecure"), "{err}");
+
+    // Client certificate + SASL EXTERNAL: the CN is the user, no password.
+    b.api_put(
+        &format!("users/{CLIENT_CN}"),
+        &json!({"password_hash": "", "tags": ""}),
+    );
+    b.api_put(
+        &format!("permissions/%2F/{CLIENT_CN}"),
+        &json!({"configure": ".*", "write": ".*", "read": ".*"}),
+    );
+    let external = format!("amqps://localhost:{port}/%2f?auth_mechanism=external");
+    let cert_args = [
+        "--cacert",
+        &ca,
+        "--cert",
+        &s(&pki.client_cert),
+        "--key",
+        &s(&pki.client_key),
+    ];
+    let out = rmq()
+        .args(["--url", &external])
+        .args(cert_args)
+        .args(["send", "-Q", "t", "four"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = rmq()
+        .args(["--url", &external])
+        .args(cert_args)
+        .args(["receive", "-Q", "t", "-n", "5", "--timeout", "5"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "one\none\ntwo\nthree\nfour\n"
+    );
+    // EXTERNAL without a client certificate: refused (exit 4).
+    let out = rmq()
+        .args(["--url", &external, "--cacert", &ca, "send", "-Q", "t", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Usage errors: --cert without --key, a CA file that is not PEM, a missing file.
+    let not_pem = s(&pki.server_key.with_extension("csr"));
+    for (args, want) in [
+        (
+            vec!["--cert", &s(&pki.client_cert)],
+            "--cert and --key go together",
+        ),
+        (
+            vec!["--cacert", "/nonexistent/ca.pem"],
+            "cannot read CA certificate",
+        ),
+        (vec!["--cacert", &not_pem], "not a PEM certificate"),
+    ] {
+        let out = rmq()
+            .args(["--url", &url])
+            .args(&args)
+            .args(["send", "-Q", "t", "x"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
