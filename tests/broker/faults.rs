@@ -231,3 +231,91 @@ fn send_through_a_broker_restart_loses_nothing() {
         started.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn send_lists_several_brokers_skips_a_dead_one_and_fails_over_when_its_node_stops() {
+    let Some(a) = Broker::dedicated() else {
+        eprintln!("skipped: RMQ_TEST_URL points at an external broker");
+        return;
+    };
+    let Some(b) = Broker::dedicated() else {
+        return;
+    };
+    let (url_a, url_b) = (a.amqp_url("/"), b.amqp_url("/"));
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!(
+            "amqp://guest:guest@127.0.0.1:{}/",
+            l.local_addr().unwrap().port()
+        )
+    };
+
+    // The first URL is dead: the second is used (repeated --url, and comma-separated RMQ_URL).
+    let out = crate::support::rmq()
+        .args([
+            "--url", &dead, "--url", &url_b, "-v", "send", "-Q", "first", "x",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "connected to amqp://guest@127.0.0.1:{}",
+            b.amqp_port()
+        )),
+        "{err}"
+    );
+    crate::support::rmq()
+        .env("RMQ_URL", format!("{dead},{url_b}"))
+        .args(["send", "-Q", "first", "y"])
+        .assert()
+        .success();
+    assert_eq!(b.queue_messages("/", "first"), 2);
+
+    // Publishing to A when A stops: reconnect goes on to B, nothing is lost.
+    let n = 30_000;
+    let urls = format!("{url_a},{url_b}");
+    let mut send = rmq_std()
+        .env("RMQ_URL", &urls)
+        .args(["send", "-Q", "over", "--durable", "-p", "--lines"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = send.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        for chunk in (1..=n).collect::<Vec<u64>>().chunks(100) {
+            let text: String = chunk.iter().map(|i| format!("{i}\n")).collect();
+            if stdin.write_all(text.as_bytes()).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    wait_until(Duration::from_secs(30), "messages on A", || {
+        a.queue_messages("/", "over") > 5_000
+    });
+    a.stop();
+    let (code, err) = wait_child(&mut send, Duration::from_secs(120));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "reconnected to amqp://guest@127.0.0.1:{}",
+            b.amqp_port()
+        )),
+        "{err}"
+    );
+    // A's durable queue and persistent messages come back with A.
+    a.start();
+    let mut got = drain(&url_a, "over");
+    let on_a = got.len();
+    got.extend(drain(&url_b, "over"));
+    let (total, dups) = check_all_there(&got, n);
+    eprintln!(
+        "failover A->B: sent {n}, on A {on_a}, on B {}, duplicates {dups}, lost 0; {}",
+        total as usize - on_a,
+        err.lines().last().unwrap_or("")
+    );
+}
