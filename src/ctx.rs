@@ -109,6 +109,8 @@ impl Ctx {
         let endpoints = self.endpoints()?;
         if self.global.insecure && endpoints.iter().any(|e| e.tls) {
             crate::log::warn("--insecure: TLS certificates are not verified");
+        } else if endpoints.iter().any(|e| e.tls && e.verify_none) {
+            crate::log::warn("verify=verify_none in the URL: TLS certificates are not verified");
         }
         Ok(ConnectOptions {
             endpoints,

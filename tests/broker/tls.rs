@@ -210,6 +210,14 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("warning: --insecure"), "{err}");
+    let unverified = format!("{url}?verify=verify_none");
+    let out = rmq()
+        .args(["--url", &unverified, "send", "-Q", "t2", "x"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: verify=verify_none"), "{err}");
 
     // Client certificate + SASL EXTERNAL: the CN is the user, no password.
     b.api_put(
