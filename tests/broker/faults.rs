@@ -319,3 +319,59 @@ fn send_lists_several_brokers_skips_a_dead_one_and_fails_over_when_its_node_stop
         err.lines().last().unwrap_or("")
     );
 }
+
+/// A 3-node cluster and a quorum queue: a sender listing all three nodes goes on through the
+/// node it publishes to stopping, and the queue holds every line. About a minute (three
+/// boots, two joins): runs only with `RMQ_TEST_CLUSTER=1`.
+#[test]
+fn send_to_a_quorum_queue_fails_over_inside_a_3_node_cluster() {
+    if std::env::var("RMQ_TEST_CLUSTER").as_deref() != Ok("1") {
+        eprintln!("skipped: set RMQ_TEST_CLUSTER=1 to run the 3-node cluster test (~1 min)");
+        return;
+    }
+    let Some(nodes) = Broker::dedicated_cluster(3) else {
+        return;
+    };
+    let started = Instant::now();
+    let urls: Vec<String> = nodes.iter().map(|b| b.amqp_url("/")).collect();
+    crate::support::rmq()
+        .args(["--url", &urls[0], "queue-declare", "qq", "--quorum"])
+        .assert()
+        .success();
+    let n = 30_000;
+    let mut send = rmq_std()
+        .env("RMQ_URL", urls.join(","))
+        .args(["send", "-Q", "qq", "-p", "--lines"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = send.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        for chunk in (1..=n).collect::<Vec<u64>>().chunks(100) {
+            let text: String = chunk.iter().map(|i| format!("{i}\n")).collect();
+            if stdin.write_all(text.as_bytes()).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    wait_until(
+        Duration::from_secs(60),
+        "messages in the quorum queue",
+        || nodes[1].queue_messages("/", "qq") > 5_000,
+    );
+    nodes[0].stop();
+    let (code, err) = wait_child(&mut send, Duration::from_secs(120));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("reconnected"), "{err}");
+    let got = drain(&urls[1], "qq");
+    let (total, dups) = check_all_there(&got, n);
+    eprintln!(
+        "3-node cluster, quorum queue, publishing node stopped: sent {n}, in queue {total}, \
+         duplicates {dups}, lost 0, {:.1} s; {}",
+        started.elapsed().as_secs_f64(),
+        err.lines().last().unwrap_or("")
+    );
+}

@@ -119,11 +119,54 @@ impl Broker {
         let extra = Extra {
             conf: extra_conf.to_string(),
             plugins: extra_plugins.iter().map(|p| p.to_string()).collect(),
+            cookie: None,
         };
         match launch_with(false, &extra) {
             Ok(broker) => Some(broker),
             Err(e) => panic!("dedicated test broker unavailable: {e}"),
         }
+    }
+
+    /// `n` dedicated nodes joined into one RabbitMQ cluster (the first is the seed), for
+    /// failover tests with quorum queues. Slow (n boots and n - 1 joins): callers keep it
+    /// out of the default run. `None` when `RMQ_TEST_URL` is set.
+    pub fn dedicated_cluster(n: usize) -> Option<Vec<Broker>> {
+        if external_url().is_some() {
+            eprintln!("skipping: a dedicated cluster is needed, but RMQ_TEST_URL is set");
+            return None;
+        }
+        let cookie: String = (0..20)
+            .map(|_| char::from(b'A' + (random() % 26) as u8))
+            .collect();
+        let extra = Extra {
+            cookie: Some(cookie),
+            ..Extra::default()
+        };
+        let nodes: Vec<Broker> = (0..n)
+            .map(|_| {
+                launch_with(false, &extra)
+                    .unwrap_or_else(|e| panic!("cluster node unavailable: {e}"))
+            })
+            .collect();
+        let seed = nodes[0].node_name().to_string();
+        for node in &nodes[1..] {
+            for args in [
+                vec!["stop_app"],
+                vec!["join_cluster", seed.as_str()],
+                vec!["start_app"],
+                vec!["await_startup"],
+            ] {
+                let out = node.rabbitmqctl(&args);
+                assert!(
+                    out.status.success(),
+                    "rabbitmqctl {args:?} on {}: {}{}",
+                    node.node_name(),
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        Some(nodes)
     }
 
     /// `amqp://user:password@127.0.0.1:PORT/<vhost>`, the vhost percent-encoded (`/` is `%2f`).
@@ -584,6 +627,8 @@ struct BootError {
 struct Extra {
     conf: String,
     plugins: Vec<String>,
+    /// Erlang cookie shared by the nodes of a cluster (else a random one).
+    cookie: Option<String>,
 }
 
 fn launch(shared: bool) -> Result<Broker, String> {
@@ -687,9 +732,12 @@ impl Node {
             .mode(0o400)
             .open(d.join("home/.erlang.cookie"))
             .map_err(|e| format!("writing the Erlang cookie: {e}"))?;
-        let secret: String = (0..20)
-            .map(|_| char::from(b'A' + (random() % 26) as u8))
-            .collect();
+        let secret: String = match &extra.cookie {
+            Some(c) => c.clone(),
+            None => (0..20)
+                .map(|_| char::from(b'A' + (random() % 26) as u8))
+                .collect(),
+        };
         cookie
             .write_all(secret.as_bytes())
             .map_err(|e| format!("writing the Erlang cookie: {e}"))?;
