@@ -19,7 +19,10 @@ fn input_file(name: &str, lines: u64, line_len: usize) -> std::fs::File {
         writeln!(f, "{i}{}", "x".repeat(pad)).unwrap();
     }
     f.into_inner().unwrap().sync_all().unwrap();
-    std::fs::File::open(&path).unwrap()
+    let file = std::fs::File::open(&path).unwrap();
+    // The open file stays readable; nothing is left behind on disk.
+    std::fs::remove_file(&path).unwrap();
+    file
 }
 
 fn set_watermark(b: &Broker, w: &str) {
