@@ -95,10 +95,15 @@ fn list_queues_json_is_an_array_with_counts_flags_and_arguments() {
         .success();
     send(&url, "dl", 2);
     let mut rows = Vec::new();
+    // The counts come from the management plugin's statistics, which lag under load: wait
+    // until every one of them has been published.
     wait_until(Duration::from_secs(30), "JSON messages = 2", || {
         let v: Value = serde_json::from_str(&list(&url, &api, &["--json", "list-queues"])).unwrap();
         rows = v.as_array().unwrap().clone();
-        rows.len() == 1 && rows[0]["messages"] == 2
+        rows.len() == 1
+            && rows[0]["messages"] == 2
+            && rows[0]["ready"] == 2
+            && rows[0]["unacked"] == 0
     });
     let q = &rows[0];
     assert_eq!(q["name"], "dl");
