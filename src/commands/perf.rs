@@ -115,6 +115,10 @@ struct Control {
     ready: AtomicUsize,
     /// A thread has failed: stop everything.
     failed: AtomicBool,
+    /// Producers that are connected and ready to publish.
+    producers_ready: AtomicUsize,
+    /// Producers: start publishing (the run's clock starts).
+    go: AtomicBool,
 }
 
 /// Run `rmq perf`.
@@ -142,6 +146,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ),
         ready: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
+        producers_ready: AtomicUsize::new(0),
+        go: AtomicBool::new(false),
     };
     let mut errors = Vec::new();
     let cplan = ConsumerPlan {
@@ -165,8 +171,16 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             || shared.received.load(Ordering::Relaxed) >= control.target.load(Ordering::Relaxed)
             || (control.finished.load(Ordering::Relaxed) && idle >= IDLE_END)
     };
-    let (shared, control, cplan, pplan, ready, done) =
-        (&shared, &control, &cplan, &pplan, &ready, &done);
+    let producer_ready = || {
+        control.producers_ready.fetch_add(1, Ordering::SeqCst);
+    };
+    let gate = clients::Gate {
+        ready: &producer_ready,
+        go: &control.go,
+        stop: &control.stop,
+    };
+    let (shared, control, cplan, pplan, ready, done, gate) =
+        (&shared, &control, &cplan, &pplan, &ready, &done, &gate);
     let started = std::thread::scope(|scope| {
         let consumers: Vec<_> = (0..args.consumers)
             .map(|_| {
@@ -189,7 +203,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         let producers: Vec<_> = (0..args.producers)
             .map(|_| {
                 scope.spawn(move || {
-                    let r = clients::producer(ctx, pplan, shared, &control.stop);
+                    let r = clients::producer(ctx, pplan, shared, gate);
                     if r.is_err() {
                         control.failed.store(true, Ordering::SeqCst);
                     }
@@ -197,8 +211,16 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 })
             })
             .collect();
+        // The clock starts once every producer is connected.
+        while control.producers_ready.load(Ordering::SeqCst) < producers.len()
+            && !control.failed.load(Ordering::SeqCst)
+            && !signals::stop_requested()
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let run_started = Instant::now();
-        report_loop(&args, shared, control, run_started, &producers, &consumers);
+        control.go.store(true, Ordering::SeqCst);
+        let ended = report_loop(&args, shared, control, run_started, &producers, &consumers);
         for h in producers.into_iter().chain(consumers) {
             match h.join() {
                 Ok(Ok(())) => {}
@@ -206,9 +228,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 Err(_) => errors.push(Error::Other("a perf thread panicked".into())),
             }
         }
-        run_started
+        ended.duration_since(run_started)
     });
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = started.as_secs_f64();
     let counts = shared.counts();
     let total = shared.total.lock().map(|h| h.clone()).unwrap_or_default();
     let info = RunInfo {
@@ -248,7 +270,9 @@ fn prepare_queue(args: &Args, ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Print a line per second until every thread is done; steer the stop.
+/// Print a line per second until every thread is done; steer the stop. Returns when the run's
+/// work was done: every producer finished and every message expected arrived (connection
+/// closes after that do not count).
 fn report_loop<P, C>(
     args: &Args,
     shared: &Shared,
@@ -256,7 +280,8 @@ fn report_loop<P, C>(
     started: Instant,
     producers: &[std::thread::ScopedJoinHandle<'_, P>],
     consumers: &[std::thread::ScopedJoinHandle<'_, C>],
-) {
+) -> Instant {
+    let mut done_at: Option<Instant> = None;
     let mut before = Counts::default();
     let mut last_line = started;
     let mut finished_at: Option<Instant> = None;
@@ -297,13 +322,22 @@ fn report_loop<P, C>(
                 before,
                 dt,
                 &interval,
+                args.confirm.is_some(),
             ));
             interval.clear();
             before = now;
             last_line = Instant::now();
         }
+        if done_at.is_none()
+            && shared.producers_done.load(Ordering::Relaxed) >= producers.len() as u64
+            && (consumers.is_empty()
+                || shared.received.load(Ordering::Relaxed)
+                    >= control.target.load(Ordering::Relaxed))
+        {
+            done_at = Some(Instant::now());
+        }
         if producers.iter().all(|h| h.is_finished()) && consumers.iter().all(|h| h.is_finished()) {
-            break;
+            return done_at.unwrap_or_else(Instant::now);
         }
     }
 }

@@ -28,10 +28,26 @@ pub struct ProducerPlan<'a> {
 const CONFIRM_GRACE: Duration = Duration::from_secs(10);
 const TICK: Duration = Duration::from_millis(100);
 
+/// When a producer may start and must stop.
+pub struct Gate<'a> {
+    /// Called once connected and ready to publish.
+    pub ready: &'a (dyn Fn() + Sync),
+    /// Set when every producer is ready: the run's clock starts.
+    pub go: &'a AtomicBool,
+    /// Set to stop publishing.
+    pub stop: &'a AtomicBool,
+}
+
 /// Publish until `stop` (or `plan.count`), then wait for the outstanding confirms.
-pub fn producer(ctx: &Ctx, plan: &ProducerPlan, shared: &Shared, stop: &AtomicBool) -> Result<()> {
+pub fn producer(ctx: &Ctx, plan: &ProducerPlan, shared: &Shared, gate: &Gate) -> Result<()> {
+    let stop = gate.stop;
     let mut session = ctx.connect("rmq perf producer")?;
     let mut publisher = session.publisher(plan.confirm.is_some())?;
+    (gate.ready)();
+    // Connecting takes a while (more on a busy machine): the clock starts when all are in.
+    while !gate.go.load(Ordering::SeqCst) && !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let mut msg = Message {
         body: body_of(plan.size),
         props: Properties {

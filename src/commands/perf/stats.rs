@@ -209,14 +209,25 @@ fn ms(us: Option<u64>) -> String {
 }
 
 /// One per-second line: rates over `dt` and the latencies of the interval.
-pub fn interval_line(at: Duration, now: Counts, before: Counts, dt: f64, h: &Histogram) -> String {
+pub fn interval_line(
+    at: Duration,
+    now: Counts,
+    before: Counts,
+    dt: f64,
+    h: &Histogram,
+    confirms: bool,
+) -> String {
     let rate = |a: u64, b: u64| (a.saturating_sub(b)) as f64 / dt.max(1e-9);
+    let confirmed = if confirms {
+        format!("{:>8.0}", rate(now.confirmed, before.confirmed))
+    } else {
+        format!("{:>8}", "-")
+    };
     format!(
-        "time {:>6.1} s  sent {:>8.0} msg/s  confirmed {:>8.0} msg/s  received {:>8.0} msg/s  \
+        "time {:>6.1} s  sent {:>8.0} msg/s  confirmed {confirmed} msg/s  received {:>8.0} msg/s  \
          latency p50 {} p95 {} p99 {} ms",
         at.as_secs_f64(),
         rate(now.sent, before.sent),
-        rate(now.confirmed, before.confirmed),
         rate(now.received, before.received),
         ms(h.quantile(0.50)),
         ms(h.quantile(0.95)),
