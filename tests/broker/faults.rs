@@ -8,12 +8,56 @@ use std::time::{Duration, Instant};
 
 const N: u64 = 100_000;
 
-/// Start `rmq send --lines` on a pipe we feed from a thread (so it stays mid-stream).
-fn spawn_send(url: &str, queue: &str, extra: &[&str]) -> std::process::Child {
-    spawn_send_n(url, queue, extra, N, 5_000)
+/// Start `rmq send --lines` on a pipe fed from a thread: lines 1..=N/2, then the rest once
+/// `gate` is set, so a cut always lands mid-stream however fast the machine is.
+fn spawn_send_gated(
+    url: &str,
+    queue: &str,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let gate = std::sync::Arc::new(AtomicBool::new(false));
+    let mut child = rmq_std()
+        .args([
+            "--url",
+            url,
+            "send",
+            "-Q",
+            queue,
+            "--durable",
+            "-p",
+            "--lines",
+        ])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let open = gate.clone();
+    std::thread::spawn(move || {
+        let lines: Vec<u64> = (1..=N).collect();
+        for (i, chunk) in lines.chunks(5_000).enumerate() {
+            if i as u64 * 5_000 == N / 2 {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while !open.load(Ordering::SeqCst) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            let text: String = chunk.iter().map(|i| format!("{i}\n")).collect();
+            if stdin.write_all(text.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    (child, gate)
 }
 
-/// [`spawn_send`] with lines `1..=n`, fed at about `per_tick` lines every 20 ms.
+/// Start `rmq send --lines` fed from a thread with lines `1..=n`, fed at about `per_tick` lines every 20 ms.
 fn spawn_send_n(
     url: &str,
     queue: &str,
@@ -87,12 +131,13 @@ fn send_through_close_all_connections_loses_nothing() {
         return;
     };
     let url = b.amqp_url("/");
-    let mut send = spawn_send(&url, "cut", &[]);
+    let (mut send, gate) = spawn_send_gated(&url, "cut", &[]);
     wait_until(Duration::from_secs(30), "some messages queued", || {
         b.queue_messages("/", "cut") > 10_000
     });
     let out = b.rabbitmqctl(&["close_all_connections", "test: cut"]);
     assert!(out.status.success());
+    gate.store(true, std::sync::atomic::Ordering::SeqCst);
     let (code, err) = wait_child(&mut send, Duration::from_secs(120));
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("reconnected"), "{err}");
@@ -117,11 +162,12 @@ fn send_no_reconnect_exits_3_and_says_how_many_were_confirmed() {
         return;
     };
     let url = b.amqp_url("/");
-    let mut send = spawn_send(&url, "cut2", &["--no-reconnect"]);
+    let (mut send, gate) = spawn_send_gated(&url, "cut2", &["--no-reconnect"]);
     wait_until(Duration::from_secs(30), "some messages queued", || {
         b.queue_messages("/", "cut2") > 10_000
     });
     b.rabbitmqctl(&["close_all_connections", "test: cut"]);
+    gate.store(true, std::sync::atomic::Ordering::SeqCst);
     let (code, err) = wait_child(&mut send, Duration::from_secs(60));
     assert_eq!(code, 3, "{err}");
     let confirmed: u64 = err
