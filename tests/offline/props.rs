@@ -151,7 +151,11 @@ proptest! {
         // The redacted form parses back to the same broker, and never shows the password.
         let again = Endpoint::parse(&ep.redacted()).unwrap();
         prop_assert_eq!((&again.host, again.port, &again.vhost), (&ep.host, ep.port, &ep.vhost));
-        if password.len() > 3 {
+        // (Unless the password is also spelled out in the user, host or vhost.)
+        let shown_elsewhere = [pct(&user), host.clone(), encode_vhost(&vhost), vhost.clone()]
+            .iter()
+            .any(|part| part.contains(&pct(&password)) || part.contains(&password));
+        if password.len() > 3 && !shown_elsewhere {
             prop_assert!(!ep.redacted().contains(&pct(&password)));
         }
     }
