@@ -8,18 +8,12 @@ use std::time::{Duration, Instant};
 
 const N: u64 = 100_000;
 
-/// Start `rmq send --lines` on a pipe fed from a thread: lines 1..=N/2, then the rest once
-/// `gate` is set, so a cut always lands mid-stream however fast the machine is.
-fn spawn_send_gated(
+/// `rmq send -Q QUEUE --durable -p --lines` with stdin a pipe for the caller to feed.
+fn start_send(
     url: &str,
     queue: &str,
     extra: &[&str],
-) -> (
-    std::process::Child,
-    std::sync::Arc<std::sync::atomic::AtomicBool>,
-) {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let gate = std::sync::Arc::new(AtomicBool::new(false));
+) -> (std::process::Child, std::process::ChildStdin) {
     let mut child = rmq_std()
         .args([
             "--url",
@@ -37,7 +31,23 @@ fn spawn_send_gated(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let stdin = child.stdin.take().unwrap();
+    (child, stdin)
+}
+
+/// Start `rmq send --lines` on a pipe fed from a thread: lines 1..=N/2, then the rest once
+/// `gate` is set, so a cut always lands mid-stream however fast the machine is.
+fn spawn_send_gated(
+    url: &str,
+    queue: &str,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let gate = std::sync::Arc::new(AtomicBool::new(false));
+    let (child, mut stdin) = start_send(url, queue, extra);
     let open = gate.clone();
     std::thread::spawn(move || {
         let lines: Vec<u64> = (1..=N).collect();
@@ -57,7 +67,8 @@ fn spawn_send_gated(
     (child, gate)
 }
 
-/// Start `rmq send --lines` fed from a thread with lines `1..=n`, fed at about `per_tick` lines every 20 ms.
+/// Start `rmq send --lines` fed from a thread with lines `1..=n`, about `per_tick` lines
+/// every 20 ms.
 fn spawn_send_n(
     url: &str,
     queue: &str,
@@ -65,24 +76,7 @@ fn spawn_send_n(
     n: u64,
     per_tick: usize,
 ) -> std::process::Child {
-    let mut child = rmq_std()
-        .args([
-            "--url",
-            url,
-            "send",
-            "-Q",
-            queue,
-            "--durable",
-            "-p",
-            "--lines",
-        ])
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let (child, mut stdin) = start_send(url, queue, extra);
     std::thread::spawn(move || {
         for chunk in (1..=n).collect::<Vec<_>>().chunks(per_tick) {
             let text: String = chunk.iter().map(|i| format!("{i}\n")).collect();
