@@ -34,7 +34,7 @@ complete -c rmq -n "__fish_rmq_needs_command" -l vhost -d 'Virtual host, overrid
 complete -c rmq -n "__fish_rmq_needs_command" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_needs_command" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_needs_command" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_needs_command" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_needs_command" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_needs_command" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
 complete -c rmq -n "__fish_rmq_needs_command" -l json -d 'Machine-readable output (see each command)'
@@ -88,7 +88,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand send" -l vhost -d 'Virtual host,
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand send" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l durable -d 'Declare the queue (or the exchange, with -t) durable when it does not exist'
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l no-declare -d 'Do not declare the queue; it must exist'
@@ -125,7 +125,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand receive" -l vhost -d 'Virtual ho
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand receive" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l durable -d 'Declare the queue (or the exchange, with -t) durable when it does not exist'
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l no-declare -d 'Do not declare the queue; it must exist'
@@ -148,7 +148,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand peek" -l vhost -d 'Virtual host,
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand peek" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l json -d 'Machine-readable output (see each command)'
@@ -173,7 +173,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand worker" -l vhost -d 'Virtual hos
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand worker" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l durable -d 'Declare the queue durable when it does not exist'
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l no-declare -d 'Do not declare the queue; it must exist'
@@ -199,7 +199,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand call" -l vhost -d 'Virtual host,
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand call" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l durable -d 'Declare the queue durable when it does not exist'
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l no-declare -d 'Do not declare the queue; it must exist'
@@ -228,7 +228,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand perf" -l vhost -d 'Virtual host,
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand perf" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand perf" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -s p -l persistent -d 'Persistent messages (delivery mode 2); a missing queue is declared durable'
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l no-ack -d 'Consumers use auto-ack (no acknowledgements)'
@@ -253,7 +253,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l vhost -d 'V
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l durable -d 'Survive a broker restart'
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l auto-delete -d 'Delete the exchange when its last binding is removed'
@@ -278,7 +278,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l vhost -d 'Virt
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l durable -d 'Survive a broker restart (implied by --quorum)'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l auto-delete -d 'Delete the queue when its last consumer goes away'
@@ -305,7 +305,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand bind" -l vhost -d 'Virtual host,
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand bind" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l json -d 'Machine-readable output (see each command)'
@@ -329,7 +329,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l vhost -d 'Virtual hos
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l json -d 'Machine-readable output (see each command)'
@@ -347,7 +347,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l vhost -d 'Virtua
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s y -l yes -d 'Do not ask for confirmation'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
@@ -366,7 +366,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l vhost -d 'Virtu
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l if-unused -d 'Only if it has no consumers (exit 6 otherwise)'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l if-empty -d 'Only if it holds no messages (exit 6 otherwise)'
@@ -387,7 +387,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l vhost -d 'Vi
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l if-unused -d 'Only if nothing is bound to it (exit 6 otherwise)'
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -s y -l yes -d 'Do not ask for confirmation'
@@ -408,7 +408,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l vhost -d 'Virtua
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l all-vhosts -d 'List the queues of every vhost (ignores --vhost); adds a vhost column'
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
@@ -428,7 +428,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l vhost -d 'Vir
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l all-vhosts -d 'List the exchanges of every vhost (ignores --vhost); adds a vhost column'
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
@@ -449,7 +449,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l vhost -d 'Virt
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l all-vhosts -d 'List the bindings of every vhost (ignores --vhost); adds a vhost column'
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
@@ -468,7 +468,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand completions" -l vhost -d 'Virtua
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand completions" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l json -d 'Machine-readable output (see each command)'
@@ -486,7 +486,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand man" -l vhost -d 'Virtual host, 
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l cert -d 'Client certificate (PEM) for amqps://' -r
-complete -c rmq -n "__fish_rmq_using_subcommand man" -l key -d 'Client private key (PEM, PKCS#8) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l json -d 'Machine-readable output (see each command)'

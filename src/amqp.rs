@@ -216,7 +216,7 @@ pub struct TlsOptions {
     pub cacert: Option<String>,
     /// Client certificate (PEM).
     pub cert: Option<String>,
-    /// Client key (PEM, PKCS#8).
+    /// Client key (PEM: PKCS#8, PKCS#1 or SEC1).
     pub key: Option<String>,
     /// Skip verification.
     pub insecure: bool,
@@ -726,8 +726,6 @@ fn open_one(ep: &Endpoint, opts: &ConnectOptions) -> Result<Session> {
     let target = ep.redacted();
     let stream = tcp_connect(ep, deadline).map_err(|e| unreachable(&target, &e.to_string()))?;
     stream.set_nodelay(true).ok();
-    let stream = mio::net::TcpStream::from_stream(stream)
-        .map_err(|e| unreachable(&target, &e.to_string()))?;
     let auth = if ep.auth_external {
         Auth::External
     } else {
@@ -751,22 +749,20 @@ fn open_one(ep: &Endpoint, opts: &ConnectOptions) -> Result<Session> {
     let tuning = ConnectionTuning::default()
         .buffered_writes_high_water(256 << 10)
         .mem_channel_bound(64);
-    let tls = if ep.tls {
-        Some((tls_connector(ep, &opts.tls)?, tls_domain(ep)))
+    let rx = if ep.tls {
+        let config = crate::tls::client_config(&tls_files(ep, &opts.tls))?;
+        let name = crate::tls::server_name(&tls_domain(ep))?;
+        let mut std_stream = stream;
+        let conn = crate::tls::handshake(config, name, &mut std_stream, deadline)
+            .map_err(|reason| tls_failed(&target, &reason))?;
+        let stream = mio::net::TcpStream::from_stream(std_stream)
+            .map_err(|e| unreachable(&target, &e.to_string()))?;
+        handshake_on_thread(crate::tls::TlsStream::new(stream, conn), options, tuning)
     } else {
-        None
+        let stream = mio::net::TcpStream::from_stream(stream)
+            .map_err(|e| unreachable(&target, &e.to_string()))?;
+        handshake_on_thread(stream, options, tuning)
     };
-    // The AMQP handshake has no deadline in amiquip: run it on a thread and stop waiting.
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let r = match tls {
-            Some((connector, domain)) => {
-                Connection::open_tls_stream(connector, &domain, stream, options, tuning)
-            }
-            None => Connection::insecure_open_stream(stream, options, tuning),
-        };
-        let _ = tx.send(r);
-    });
     let left = deadline.saturating_duration_since(Instant::now());
     let mut conn = match rx.recv_timeout(left) {
         Ok(Ok(c)) => c,
@@ -811,49 +807,41 @@ fn tls_domain(ep: &Endpoint) -> String {
     ep.server_name.clone().unwrap_or_else(|| ep.host.clone())
 }
 
-fn tls_connector(ep: &Endpoint, tls: &TlsOptions) -> Result<native_tls::TlsConnector> {
-    let mut b = native_tls::TlsConnector::builder();
-    let cacert = tls.cacert.clone().or_else(|| ep.cacertfile.clone());
-    if let Some(path) = cacert {
-        let pem = read_file(&path, "CA certificate")?;
-        let cert = native_tls::Certificate::from_pem(&pem)
-            .map_err(|e| Error::Usage(format!("--cacert {path}: not a PEM certificate ({e})")))?;
-        b.add_root_certificate(cert);
+/// The TLS files and verification for `ep`: command-line options first, then the URL's
+/// query (cacertfile=, certfile=, keyfile=, verify=verify_none).
+fn tls_files(ep: &Endpoint, tls: &TlsOptions) -> crate::tls::TlsFiles {
+    crate::tls::TlsFiles {
+        cacert: tls.cacert.clone().or_else(|| ep.cacertfile.clone()),
+        cert: tls.cert.clone().or_else(|| ep.certfile.clone()),
+        key: tls.key.clone().or_else(|| ep.keyfile.clone()),
+        insecure: tls.insecure || ep.verify_none,
     }
-    let cert = tls.cert.clone().or_else(|| ep.certfile.clone());
-    let key = tls.key.clone().or_else(|| ep.keyfile.clone());
-    match (cert, key) {
-        (Some(c), Some(k)) => {
-            let id = native_tls::Identity::from_pkcs8(
-                &read_file(&c, "client certificate")?,
-                &read_file(&k, "client key")?,
-            )
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "--cert {c} / --key {k}: cannot use them as a client identity ({e}); \
-                     the key must be PEM PKCS#8"
-                ))
-            })?;
-            b.identity(id);
-        }
-        (Some(_), None) | (None, Some(_)) => {
-            return Err(Error::Usage(
-                "--cert and --key go together: give both".into(),
-            ));
-        }
-        (None, None) => {}
-    }
-    if tls.insecure || ep.verify_none {
-        b.danger_accept_invalid_certs(true)
-            .danger_accept_invalid_hostnames(true);
-    }
-    b.build()
-        .map_err(|e| Error::Other(format!("cannot set up TLS: {e}")))
 }
 
-fn read_file(path: &str, what: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::Usage(format!("cannot read {what} '{path}': {e}")))
+fn tls_failed(target: &str, reason: &str) -> Error {
+    Error::Unreachable {
+        target: target.to_string(),
+        reason: format!("TLS handshake failed: {reason}"),
+        hint: "check --cacert (or --insecure to skip verification) and that the port speaks TLS"
+            .into(),
+    }
 }
+
+/// amiquip's AMQP handshake has no deadline: run it on a thread the caller can stop waiting
+/// for.
+fn handshake_on_thread<S: amiquip::IoStream>(
+    stream: S,
+    options: ConnectionOptions<Auth>,
+    tuning: ConnectionTuning,
+) -> mpsc::Receiver<amiquip::Result<Connection>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(Connection::insecure_open_stream(stream, options, tuning));
+    });
+    rx
+}
+
+impl amiquip::IoStream for crate::tls::TlsStream {}
 
 fn unreachable(target: &str, reason: &str) -> Error {
     Error::Unreachable {
@@ -899,14 +887,6 @@ fn map_connect_err(e: amiquip::Error, ep: &Endpoint) -> Error {
             what: target,
             reason: format!("auth mechanism {requested} not offered (broker offers {available})"),
             hint: "enable rabbitmq_auth_mechanism_ssl for EXTERNAL, or use a password".into(),
-        },
-        #[allow(unreachable_patterns)]
-        amiquip::Error::TlsHandshake { source } => Error::Unreachable {
-            target,
-            reason: format!("TLS handshake failed: {source}"),
-            hint:
-                "check --cacert (or --insecure to skip verification) and that the port speaks TLS"
-                    .into(),
         },
         other => {
             let mapped = map_err(other, "connect", &Ctx::None);

@@ -163,7 +163,7 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "FILE")]
     pub cert: Option<String>,
 
-    /// Client private key (PEM, PKCS#8) for amqps://
+    /// Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://
     #[arg(long, global = true, value_name = "FILE")]
     pub key: Option<String>,
 

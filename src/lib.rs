@@ -16,6 +16,7 @@ pub mod output;
 pub mod progress;
 pub mod prompt;
 pub mod signals;
+pub mod tls;
 
 use clap::Parser;
 use error::Error;

@@ -98,7 +98,7 @@ impl Api {
             .redirects(0)
             .user_agent(concat!("rmq/", env!("CARGO_PKG_VERSION")));
         if base.starts_with("https://") {
-            builder = builder.tls_connector(Arc::new(tls_connector(ctx)?));
+            builder = builder.tls_config(tls_config(ctx)?);
         }
         crate::log::info(&format!("management API at {}", redact_url(&base)));
         Ok(Api {
@@ -313,6 +313,15 @@ impl Api {
                                (15672 by default), not at the AMQP port"
                             .into(),
                     },
+                    K::ConnectionFailed if reason.starts_with("cannot connect (tls ") => {
+                        Error::Unreachable {
+                            target,
+                            reason,
+                            hint: "check --cacert (or --insecure to skip verification) and that \
+                                   --api-url's port speaks https"
+                                .into(),
+                        }
+                    }
                     _ => Error::Unreachable {
                         target,
                         reason,
@@ -362,9 +371,11 @@ fn transport_reason(t: &ureq::Transport) -> String {
         }
         (_, Some(std::io::ErrorKind::ConnectionReset)) => "connection reset".into(),
         (K::Dns, _) => "the host name does not resolve".into(),
-        (K::ConnectionFailed, _) => match t.message() {
-            Some(m) => format!("cannot connect ({m})"),
-            None => "cannot connect".into(),
+        (K::ConnectionFailed, _) => match (t.message(), t.source()) {
+            // The TLS handshake's own words, e.g. "invalid peer certificate: UnknownIssuer".
+            (Some(m), Some(s)) if m.starts_with("tls ") => format!("cannot connect ({m}: {s})"),
+            (Some(m), _) => format!("cannot connect ({m})"),
+            (None, _) => "cannot connect".into(),
         },
         (kind, _) => match (t.message(), t.source()) {
             (Some(m), _) => format!("{kind}: {m}"),
@@ -431,36 +442,17 @@ fn parse_base(raw: &str) -> Result<(String, Option<String>, Option<String>)> {
     Ok((base, user, password))
 }
 
-fn tls_connector(ctx: &Ctx) -> Result<native_tls::TlsConnector> {
+fn tls_config(ctx: &Ctx) -> Result<Arc<rustls::ClientConfig>> {
     let g = &ctx.global;
-    let read = |path: &str, what: &str| {
-        std::fs::read(path).map_err(|e| Error::Usage(format!("cannot read {what} '{path}': {e}")))
-    };
-    let mut b = native_tls::TlsConnector::builder();
-    if let Some(path) = &g.cacert {
-        let cert = native_tls::Certificate::from_pem(&read(path, "CA certificate")?)
-            .map_err(|e| Error::Usage(format!("--cacert {path}: not a PEM certificate ({e})")))?;
-        b.add_root_certificate(cert);
-    }
-    if let (Some(c), Some(k)) = (&g.cert, &g.key) {
-        let id = native_tls::Identity::from_pkcs8(
-            &read(c, "client certificate")?,
-            &read(k, "client key")?,
-        )
-        .map_err(|e| {
-            Error::Usage(format!(
-                "--cert {c} / --key {k}: cannot use them as a client identity ({e})"
-            ))
-        })?;
-        b.identity(id);
-    }
     if g.insecure {
         crate::log::warn("--insecure: the management API's certificate is not verified");
-        b.danger_accept_invalid_certs(true)
-            .danger_accept_invalid_hostnames(true);
     }
-    b.build()
-        .map_err(|e| Error::Other(format!("cannot set up TLS for the management API: {e}")))
+    crate::tls::client_config(&crate::tls::TlsFiles {
+        cacert: g.cacert.clone(),
+        cert: g.cert.clone(),
+        key: g.key.clone(),
+        insecure: g.insecure,
+    })
 }
 
 #[cfg(test)]

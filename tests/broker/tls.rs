@@ -1,9 +1,10 @@
 //! amqps:// against a dedicated node with a TLS listener and certificates made here with
 //! openssl (a CA, a server certificate for localhost/127.0.0.1, a client certificate):
 //! verification on by default, --cacert to trust the CA, --insecure to skip it (with a
-//! warning), and a client certificate with SASL EXTERNAL.
+//! warning), a client certificate with SASL EXTERNAL, bulk traffic through TLS (full socket
+//! buffers on both sides), and the management API over https.
 
-use crate::support::{Broker, rmq, run_with_timeout};
+use crate::support::{Broker, rmq, run_with_timeout, wait_until};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -128,8 +129,16 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
          ssl_options.verify = verify_peer\n\
          ssl_options.fail_if_no_peer_cert = false\n\
          ssl_cert_login_from = common_name\n\
+         management.ssl.ip = 127.0.0.1\n\
+         management.ssl.port = {{api_tls}}\n\
+         management.ssl.cacertfile = {}\n\
+         management.ssl.certfile = {}\n\
+         management.ssl.keyfile = {}\n\
          auth_mechanisms.1 = PLAIN\n\
          auth_mechanisms.2 = EXTERNAL\n",
+        s(&pki.ca),
+        s(&pki.server_cert),
+        s(&pki.server_key),
         s(&pki.ca),
         s(&pki.server_cert),
         s(&pki.server_key)
@@ -140,6 +149,7 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
     let port = b.amqp_port();
     let url = format!("amqps://guest:guest@localhost:{port}/%2f");
     let ca = s(&pki.ca);
+    let api_tls = b.api_tls_port().expect("management.ssl.port");
 
     // Verification is on: the test CA is not among the system's roots.
     let out = rmq()
@@ -179,6 +189,9 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
         .args(["--url", &with_param, "send", "-Q", "t", "two"])
         .assert()
         .success();
+
+    bulk_through_tls(&url, &ca);
+    management_over_https(api_tls, &ca);
 
     // A name the certificate does not carry fails verification.
     let wrong_name = format!("{url}?server_name_indication=not-this-host");
@@ -298,4 +311,95 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
     }
+}
+
+/// 30,000 lines and one 8 MiB message each way: records that do not fit the socket at once
+/// must reach the broker whole and in order (the write-retry path of src/tls.rs).
+fn bulk_through_tls(url: &str, ca: &str) {
+    let lines: String = (0..30_000)
+        .map(|i| format!("line {i:05} {}\n", "x".repeat(90)))
+        .collect();
+    rmq()
+        .args([
+            "--url", url, "--cacert", ca, "send", "-Q", "bulk", "--lines",
+        ])
+        .write_stdin(lines.clone())
+        .assert()
+        .success();
+    let out = rmq()
+        .args([
+            "--url", url, "--cacert", ca, "receive", "-Q", "bulk", "-n", "30000",
+        ])
+        .args(["--timeout", "60"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout == lines.as_bytes(),
+        "30,000 lines did not come back in order"
+    );
+
+    let big: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+    rmq()
+        .args(["--url", url, "--cacert", ca, "send", "-Q", "bulk"])
+        .write_stdin(big.clone())
+        .assert()
+        .success();
+    let out = rmq()
+        .args([
+            "--url", url, "--cacert", ca, "receive", "-Q", "bulk", "-n", "1",
+        ])
+        .args(["--timeout", "30"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        out.stdout.len(),
+        big.len() + 1,
+        "8 MiB body plus the newline"
+    );
+    assert!(
+        out.stdout[..big.len()] == big[..],
+        "the 8 MiB body changed on the way"
+    );
+}
+
+/// The management API on https: verified with --cacert, refused without (exit 3), and
+/// --insecure takes it with a warning.
+fn management_over_https(api_tls: u16, ca: &str) {
+    let api = format!("https://localhost:{api_tls}");
+    let list = |extra: &[&str]| {
+        rmq()
+            .args(["--user", "guest", "--password", "guest", "--api-url", &api])
+            .args(extra)
+            .args(["list-queues"])
+            .output()
+            .unwrap()
+    };
+    // The https listener can come up a moment after the http one the harness waited for.
+    let mut out = list(&["--cacert", ca]);
+    wait_until(Duration::from_secs(15), "management https listener", || {
+        out = list(&["--cacert", ca]);
+        out.status.success()
+    });
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("bulk\t")), "{text}");
+
+    let out = list(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("certificate"), "{err}");
+
+    let out = list(&["--insecure"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: --insecure"), "{err}");
 }

@@ -48,10 +48,10 @@ pub const CTL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Upper bound for one management API request.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Ports handed to test nodes are `PORT_BASE + 3k .. +2`, all below the ephemeral range
+/// Ports handed to test nodes are `PORT_BASE + 4k .. +3`, all below the ephemeral range
 /// (32768-60999 here) so that no outgoing connection can be holding them.
 const PORT_BASE: u16 = 20000;
-const PORT_BLOCKS: u16 = 3999; // last block: 31997..=31999
+const PORT_BLOCKS: u16 = 2999; // last block: 31996..=31999
 /// Never used for test nodes: the defaults of a system broker (5672, 15672, 25672, 4369
 /// are below PORT_BASE anyway) and the fixed ports of `scripts/test-broker.sh`.
 const RESERVED_PORTS: &[u16] = &[21672, 21673, 21674, 25672];
@@ -108,6 +108,7 @@ impl Broker {
 
     /// [`Broker::dedicated`] with more lines in its `rabbitmq.conf` and more plugins
     /// enabled (e.g. a TLS listener, `max_message_size`, `rabbitmq_auth_mechanism_ssl`).
+    /// `{api_tls}` stands for one more free port (e.g. `management.ssl.port = {api_tls}`).
     /// `{amqp}` in `extra_conf` stands for the node's AMQP port: then the caller's lines own
     /// that port (e.g. `listeners.ssl.default = 127.0.0.1:{amqp}` makes it a TLS port) and
     /// the plain TCP listener is not configured.
@@ -192,6 +193,12 @@ impl Broker {
 
     pub fn api_port(&self) -> u16 {
         self.api_port
+    }
+
+    /// The port `{api_tls}` stood for in [`Broker::dedicated_with`]'s configuration (None for
+    /// an external broker).
+    pub fn api_tls_port(&self) -> Option<u16> {
+        self.node.as_ref().map(|n| n.ports.api_tls)
     }
 
     /// Erlang node name, e.g. `rmqtest-1234-1@localhost`.
@@ -613,6 +620,8 @@ struct Ports {
     amqp: u16,
     api: u16,
     dist: u16,
+    /// Free for `{api_tls}` in the extra configuration (a management https listener).
+    api_tls: u16,
     /// Held while the node exists: other test processes skip this block of ports.
     _lock: File,
 }
@@ -696,7 +705,10 @@ impl Node {
             fs::write(d.join(name), text).map_err(|e| format!("writing {name}: {e}"))
         };
         write("owner", &format!("{}\n", std::process::id()))?;
-        let extra_conf = extra.conf.replace("{amqp}", &ports.amqp.to_string());
+        let extra_conf = extra
+            .conf
+            .replace("{amqp}", &ports.amqp.to_string())
+            .replace("{api_tls}", &ports.api_tls.to_string());
         let tcp = if extra.conf.contains("{amqp}") {
             // No plain listener at all (else RabbitMQ opens its default, 5672).
             "listeners.tcp = none\n".to_string()
@@ -1154,8 +1166,8 @@ fn reserve_ports() -> Result<Ports, String> {
     let lock_dir = std::env::temp_dir().join("rmq-test-ports");
     fs::create_dir_all(&lock_dir).map_err(|e| format!("creating {}: {e}", lock_dir.display()))?;
     for _ in 0..500 {
-        let base = PORT_BASE + (random() % u64::from(PORT_BLOCKS)) as u16 * 3;
-        let ports = [base, base + 1, base + 2];
+        let base = PORT_BASE + (random() % u64::from(PORT_BLOCKS)) as u16 * 4;
+        let ports = [base, base + 1, base + 2, base + 3];
         if ports.iter().any(|p| RESERVED_PORTS.contains(p)) {
             continue;
         }
@@ -1180,11 +1192,12 @@ fn reserve_ports() -> Result<Ports, String> {
                 amqp: base,
                 api: base + 1,
                 dist: base + 2,
+                api_tls: base + 3,
                 _lock: lock,
             });
         }
     }
-    Err("no free block of 3 ports found in 20000-31999".into())
+    Err("no free block of 4 ports found in 20000-31999".into())
 }
 
 fn random() -> u64 {
