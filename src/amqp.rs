@@ -233,6 +233,8 @@ pub struct ConnectOptions {
     pub tls: TlsOptions,
     /// Shown in the management UI ("rmq send").
     pub name: String,
+    /// The messages published on this connection are known to be large (64 KiB and more).
+    pub large_messages: bool,
 }
 
 /// An open AMQP connection.
@@ -743,12 +745,16 @@ fn open_one(ep: &Endpoint, opts: &ConnectOptions) -> Result<Session> {
         .information(Some(opts.name.clone()));
     // mem_channel_bound: frames a channel may queue for the I/O thread before publish blocks
     // (amiquip's default 16 makes a fast publisher and the I/O thread wake each other every
-    // few messages; 64 cut rmq's CPU per message by a quarter in scripts/bench W1, and bounds
-    // the queue to 64 frames of at most frame_max bytes). A write buffer of 256 KiB keeps the
-    // same rate as 1 MiB with 1 MB less peak RSS (W1, W6); amiquip's default is 16 MiB.
+    // few messages; 64 cut rmq's CPU per message by a quarter in scripts/bench W1). For large
+    // messages the bound is what limits memory: the I/O thread moves every queued frame (up
+    // to frame_max, 128 KiB) into its write buffer while the publisher refills the queue, so
+    // 64 or even 16 frames of 1 MiB messages grew it to 20-30 MB; 8 keeps W5 under 10 MB
+    // and lets the confirm window grow. A write buffer of 256 KiB keeps the same rate as
+    // 1 MiB with 1 MB less peak RSS (W1, W6); amiquip's default is 16 MiB.
+    let bound = if opts.large_messages { 8 } else { 64 };
     let tuning = ConnectionTuning::default()
         .buffered_writes_high_water(256 << 10)
-        .mem_channel_bound(64);
+        .mem_channel_bound(bound);
     let rx = if ep.tls {
         let config = crate::tls::client_config(&tls_files(ep, &opts.tls))?;
         let name = crate::tls::server_name(&tls_domain(ep))?;

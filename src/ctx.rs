@@ -122,6 +122,7 @@ impl Ctx {
                 insecure: self.global.insecure,
             },
             name: name.to_string(),
+            large_messages: false,
         })
     }
 

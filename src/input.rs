@@ -64,7 +64,9 @@ impl Input {
         }
         Input {
             kind: Kind::Lines {
-                reader: BufReader::with_capacity(256 * 1024, io::stdin()),
+                // 64 KiB: one read per ~600 lines of 100 bytes; a larger buffer is only
+                // more resident memory.
+                reader: BufReader::with_capacity(64 * 1024, io::stdin()),
                 ndjson,
                 prompt,
                 line: 0,
@@ -152,6 +154,14 @@ fn os_bytes(s: &OsString) -> &[u8] {
 #[cfg(not(unix))]
 fn os_bytes(s: &OsString) -> &[u8] {
     s.as_os_str().as_encoded_bytes()
+}
+
+/// The size of stdin when it is a regular file (`rmq send < file`), else None.
+pub fn stdin_file_size() -> Option<u64> {
+    use std::os::fd::AsFd;
+    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let meta = std::fs::File::from(fd).metadata().ok()?;
+    meta.is_file().then_some(meta.len())
 }
 
 #[cfg(test)]

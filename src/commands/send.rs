@@ -141,9 +141,16 @@ pub struct Args {
     pub timeout: Option<f64>,
 }
 
-/// At most this many unconfirmed messages, or this many bytes, in flight.
+/// At most this many unconfirmed messages in flight.
 const WINDOW: usize = 2048;
+/// At most this many bytes of unconfirmed bodies kept for re-publishing: the memory bound.
 const WINDOW_BYTES: usize = 2 << 20;
+/// With large messages (see [`large_bodies`]) a body sent again (`--repeat`) costs no memory
+/// and amiquip's small frame queue bounds what is on the way, so up to this many bytes may be
+/// unconfirmed: 64 MiB gave W5 (1 MiB messages) 1.3x the rate of 2 MiB at 30% less RSS.
+const WINDOW_BYTES_LARGE: usize = 64 << 20;
+/// A body of at least this size, known before connecting, makes the messages "large".
+const LARGE_BODY: u64 = 64 << 10;
 /// Connection losses with no confirm in between before giving up.
 const MAX_LOSSES_IN_A_ROW: u32 = 5;
 /// How long reconnection is tried before giving up.
@@ -178,6 +185,8 @@ struct InFlight {
     dest: Rc<Dest>,
     /// Shared by the `--repeat` copies: kept for re-publishing, never cloned.
     message: Rc<Message>,
+    /// Body bytes this entry alone keeps alive (0 for a copy of the previous message).
+    retained: usize,
 }
 
 /// Where a message goes.
@@ -217,8 +226,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if !interactive {
         signals::install(true);
     }
-    let session = ctx.connect("rmq send")?;
-    let mut sender = Sender::new(ctx, &args, target, session)?;
+    let large = large_bodies(&args);
+    let session = connect(ctx, large)?;
+    let mut sender = Sender::new(ctx, &args, target, session, large)?;
     let outcome = if interactive {
         sender.progress = Progress::new(None, false);
         interactive::run(&mut sender)
@@ -226,6 +236,25 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         sender.pump(input)
     };
     sender.finish(outcome)
+}
+
+/// Whether the message sizes are known before connecting (BODY words, or stdin that is a
+/// regular file read whole) and large enough to publish with the large-message tuning.
+fn large_bodies(args: &Args) -> bool {
+    let size = if !args.body.is_empty() {
+        args.body.iter().map(|w| w.len() as u64 + 1).sum()
+    } else if args.lines || args.ndjson {
+        0
+    } else {
+        crate::input::stdin_file_size().unwrap_or(0)
+    };
+    size >= LARGE_BODY
+}
+
+fn connect(ctx: &Ctx, large: bool) -> Result<Session> {
+    let mut opts = ctx.connect_options("rmq send")?;
+    opts.large_messages = large;
+    Session::open(&opts)
 }
 
 fn target(args: &Args, ctx: &Ctx) -> Result<Target> {
@@ -281,7 +310,11 @@ struct Sender<'a> {
     publisher: Publisher,
     confirm: bool,
     pending: BTreeMap<u64, InFlight>,
+    /// Body bytes of the unconfirmed messages, and of those only kept for them.
     pending_bytes: usize,
+    retained_bytes: usize,
+    /// Large-message tuning (see [`large_bodies`]).
+    large: bool,
     last_dest: Option<Rc<Dest>>,
     stats: Stats,
     base_props: Properties,
@@ -298,7 +331,13 @@ struct Sender<'a> {
 }
 
 impl<'a> Sender<'a> {
-    fn new(ctx: &'a Ctx, args: &'a Args, target: Target, mut session: Session) -> Result<Self> {
+    fn new(
+        ctx: &'a Ctx,
+        args: &'a Args,
+        target: Target,
+        mut session: Session,
+        large: bool,
+    ) -> Result<Self> {
         declare_target(&mut session, &target, args)?;
         let confirm = !args.no_confirm;
         let publisher = session.publisher(confirm)?;
@@ -323,6 +362,8 @@ impl<'a> Sender<'a> {
             confirm,
             pending: BTreeMap::new(),
             pending_bytes: 0,
+            retained_bytes: 0,
+            large,
             last_dest: None,
             stats: Stats::default(),
             base_props: base_properties(args),
@@ -446,13 +487,20 @@ impl<'a> Sender<'a> {
                     self.stats.sent += 1;
                     self.progress.inc();
                     if self.confirm {
+                        let copy = self
+                            .pending
+                            .last_key_value()
+                            .is_some_and(|(_, p)| Rc::ptr_eq(&p.message, message));
+                        let retained = if copy { 0 } else { message.body.len() };
                         self.pending_bytes += message.body.len();
+                        self.retained_bytes += retained;
                         self.pending.insert(
                             tag,
                             InFlight {
                                 seq: self.stats.sent,
                                 dest: dest.clone(),
                                 message: message.clone(),
+                                retained,
                             },
                         );
                     }
@@ -464,10 +512,21 @@ impl<'a> Sender<'a> {
         if self.stats.sent.is_multiple_of(256) {
             self.drain(Duration::ZERO)?;
         }
-        while self.confirm && (self.pending.len() >= WINDOW || self.pending_bytes > WINDOW_BYTES) {
+        while self.confirm && self.window_full() {
             self.drain(Duration::from_millis(100))?;
         }
         Ok(())
+    }
+
+    fn window_full(&self) -> bool {
+        let max_bytes = if self.large {
+            WINDOW_BYTES_LARGE
+        } else {
+            WINDOW_BYTES
+        };
+        self.pending.len() >= WINDOW
+            || self.retained_bytes > WINDOW_BYTES
+            || self.pending_bytes > max_bytes
     }
 
     /// Process confirms (waiting up to `wait` for the first) and returns.
@@ -504,6 +563,7 @@ impl<'a> Sender<'a> {
         };
         for m in &done {
             self.pending_bytes = self.pending_bytes.saturating_sub(m.message.body.len());
+            self.retained_bytes = self.retained_bytes.saturating_sub(m.retained);
         }
         let n = done.len() as u64;
         if ack {
@@ -590,7 +650,7 @@ impl<'a> Sender<'a> {
     }
 
     fn reconnect_once(&mut self) -> Result<()> {
-        let mut session = self.ctx.connect("rmq send")?;
+        let mut session = connect(self.ctx, self.large)?;
         declare_target(&mut session, &self.target, self.args)?;
         let mut publisher = session.publisher(self.confirm)?;
         // Until every one is re-published, the old set stays: a failure here (the connection

@@ -105,6 +105,48 @@ fn send_without_body_sends_all_of_stdin_as_one_message() {
         .stdout("line1\nline2\n\n");
 }
 
+/// A 1 MiB body read from a file, sent 40 times durable and persistent: the large-message
+/// tuning (a small frame queue, a larger unconfirmed window) confirms every copy, intact.
+#[test]
+fn large_body_from_a_file_repeated_is_confirmed_whole() {
+    let (b, vh, url) = setup("large");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("body");
+    let body: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&path, &body).unwrap();
+    let mut send = Bg::start_with_stdin(
+        &[
+            "--url",
+            &url,
+            "send",
+            "-Q",
+            "big",
+            "--durable",
+            "-p",
+            "--repeat",
+            "40",
+        ],
+        std::fs::File::open(&path).unwrap(),
+    );
+    let status = send.wait(Duration::from_secs(60));
+    let err = send.stderr();
+    assert!(status.success(), "{err}");
+    assert!(
+        err.contains("sent 40 to queue 'big', confirmed 40"),
+        "{err}"
+    );
+    assert_eq!(b.queue_messages(&vh, "big"), 40);
+    let out = rmq()
+        .args(["--url", &url, "receive", "-Q", "big", "-n", "40"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout.len(), 40 * (body.len() + 1));
+    for copy in out.stdout.chunks(body.len() + 1) {
+        assert!(copy[..body.len()] == body[..], "a copy changed on the way");
+    }
+}
+
 #[test]
 fn receive_json_envelope_carries_properties_and_typed_headers() {
     let (_b, _vh, url) = setup("envelope");
