@@ -748,8 +748,8 @@ fn open_one(ep: &Endpoint, opts: &ConnectOptions) -> Result<Session> {
     // few messages; 64 cut rmq's CPU per message by a quarter in scripts/bench W1). For large
     // messages the bound is what limits memory: the I/O thread moves every queued frame (up
     // to frame_max, 128 KiB) into its write buffer while the publisher refills the queue, so
-    // 64 or even 16 frames of 1 MiB messages grew it to 20-30 MB; 8 keeps W5 under 10 MB
-    // and lets the confirm window grow. A write buffer of 256 KiB keeps the same rate as
+    // 64 frames of 1 MiB messages grew it past 20 MB with an 8 MiB confirm window; 8 frames
+    // kept it near 11 MB (see send's WINDOW_BYTES_LARGE). A write buffer of 256 KiB keeps the same rate as
     // 1 MiB with 1 MB less peak RSS (W1, W6); amiquip's default is 16 MiB.
     let bound = if opts.large_messages { 8 } else { 64 };
     let tuning = ConnectionTuning::default()
