@@ -209,19 +209,6 @@ pub struct QueueInfo {
 // Connecting
 // ---------------------------------------------------------------------------------------------
 
-/// TLS settings from the command line.
-#[derive(Clone, Debug, Default)]
-pub struct TlsOptions {
-    /// CA bundle to trust (PEM).
-    pub cacert: Option<String>,
-    /// Client certificate (PEM).
-    pub cert: Option<String>,
-    /// Client key (PEM: PKCS#8, PKCS#1 or SEC1).
-    pub key: Option<String>,
-    /// Skip verification.
-    pub insecure: bool,
-}
-
 /// How to connect.
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
@@ -229,8 +216,8 @@ pub struct ConnectOptions {
     pub endpoints: Vec<Endpoint>,
     /// TCP connect plus handshake deadline.
     pub timeout: Duration,
-    /// TLS settings.
-    pub tls: TlsOptions,
+    /// TLS settings from the command line.
+    pub tls: crate::tls::TlsFiles,
     /// Shown in the management UI ("rmq send").
     pub name: String,
     /// The messages published on this connection are known to be large (64 KiB and more).
@@ -749,25 +736,30 @@ fn open_one(ep: &Endpoint, opts: &ConnectOptions) -> Result<Session> {
     // messages the bound is what limits memory: the I/O thread moves every queued frame (up
     // to frame_max, 128 KiB) into its write buffer while the publisher refills the queue, so
     // 64 frames of 1 MiB messages grew it past 20 MB with an 8 MiB confirm window; 8 frames
-    // kept it near 11 MB (see send's WINDOW_BYTES_LARGE). A write buffer of 256 KiB keeps the same rate as
-    // 1 MiB with 1 MB less peak RSS (W1, W6); amiquip's default is 16 MiB.
+    // kept it near 11 MB (see send's WINDOW_BYTES_LARGE). A write buffer of 256 KiB keeps
+    // the same rate as 1 MiB with 1 MB less peak RSS (W1, W6); amiquip's default is 16 MiB.
     let bound = if opts.large_messages { 8 } else { 64 };
     let tuning = ConnectionTuning::default()
         .buffered_writes_high_water(256 << 10)
         .mem_channel_bound(bound);
-    let rx = if ep.tls {
+    let mut stream = stream;
+    // TLS is negotiated on the blocking socket, within the connect deadline.
+    let tls = if ep.tls {
         let config = crate::tls::client_config(&tls_files(ep, &opts.tls))?;
         let name = crate::tls::server_name(&tls_domain(ep))?;
-        let mut std_stream = stream;
-        let conn = crate::tls::handshake(config, name, &mut std_stream, deadline)
+        let conn = crate::tls::handshake(config, name, &mut stream, deadline)
             .map_err(|reason| tls_failed(&target, &reason))?;
-        let stream = mio::net::TcpStream::from_stream(std_stream)
-            .map_err(|e| unreachable(&target, &e.to_string()))?;
-        handshake_on_thread(crate::tls::TlsStream::new(stream, conn), options, tuning)
+        Some(conn)
     } else {
-        let stream = mio::net::TcpStream::from_stream(stream)
-            .map_err(|e| unreachable(&target, &e.to_string()))?;
-        handshake_on_thread(stream, options, tuning)
+        None
+    };
+    let stream = mio::net::TcpStream::from_stream(stream)
+        .map_err(|e| unreachable(&target, &e.to_string()))?;
+    let rx = match tls {
+        Some(conn) => {
+            handshake_on_thread(crate::tls::TlsStream::new(stream, conn), options, tuning)
+        }
+        None => handshake_on_thread(stream, options, tuning),
     };
     let left = deadline.saturating_duration_since(Instant::now());
     let mut conn = match rx.recv_timeout(left) {
@@ -815,7 +807,7 @@ fn tls_domain(ep: &Endpoint) -> String {
 
 /// The TLS files and verification for `ep`: command-line options first, then the URL's
 /// query (cacertfile=, certfile=, keyfile=, verify=verify_none).
-fn tls_files(ep: &Endpoint, tls: &TlsOptions) -> crate::tls::TlsFiles {
+fn tls_files(ep: &Endpoint, tls: &crate::tls::TlsFiles) -> crate::tls::TlsFiles {
     crate::tls::TlsFiles {
         cacert: tls.cacert.clone().or_else(|| ep.cacertfile.clone()),
         cert: tls.cert.clone().or_else(|| ep.certfile.clone()),

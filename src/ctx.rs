@@ -1,6 +1,6 @@
 //! What every command gets: the global options, and lazy ways to reach the broker.
 
-use crate::amqp::{ConnectOptions, Session, TlsOptions};
+use crate::amqp::{ConnectOptions, Session};
 use crate::cli::GlobalOpts;
 use crate::endpoint::{DEFAULT_URL, Endpoint};
 use crate::error::{Error, Result};
@@ -115,15 +115,20 @@ impl Ctx {
         Ok(ConnectOptions {
             endpoints,
             timeout: Duration::from_secs_f64(self.global.connect_timeout.max(0.001)),
-            tls: TlsOptions {
-                cacert: self.global.cacert.clone(),
-                cert: self.global.cert.clone(),
-                key: self.global.key.clone(),
-                insecure: self.global.insecure,
-            },
+            tls: self.tls_files(),
             name: name.to_string(),
             large_messages: false,
         })
+    }
+
+    /// The TLS options of the command line (--cacert, --cert, --key, --insecure).
+    pub fn tls_files(&self) -> crate::tls::TlsFiles {
+        crate::tls::TlsFiles {
+            cacert: self.global.cacert.clone(),
+            cert: self.global.cert.clone(),
+            key: self.global.key.clone(),
+            insecure: self.global.insecure,
+        }
     }
 
     /// Open an AMQP session.

@@ -313,15 +313,13 @@ impl Api {
                                (15672 by default), not at the AMQP port"
                             .into(),
                     },
-                    K::ConnectionFailed if reason.starts_with("cannot connect (tls ") => {
-                        Error::Unreachable {
-                            target,
-                            reason,
-                            hint: "check --cacert (or --insecure to skip verification) and that \
+                    K::ConnectionFailed if is_tls_failure(&t) => Error::Unreachable {
+                        target,
+                        reason,
+                        hint: "check --cacert (or --insecure to skip verification) and that \
                                    --api-url's port speaks https"
-                                .into(),
-                        }
-                    }
+                            .into(),
+                    },
                     _ => Error::Unreachable {
                         target,
                         reason,
@@ -356,6 +354,11 @@ fn strip_query(path: &str) -> &str {
     path.split_once('?').map_or(path, |(p, _)| p)
 }
 
+/// ureq's "tls connection creation/init failed": the https handshake, not the network.
+fn is_tls_failure(t: &ureq::Transport) -> bool {
+    t.message().is_some_and(|m| m.starts_with("tls "))
+}
+
 /// Words for a transport failure, without the URL (ureq's Display includes it).
 fn transport_reason(t: &ureq::Transport) -> String {
     use std::error::Error as _;
@@ -373,7 +376,7 @@ fn transport_reason(t: &ureq::Transport) -> String {
         (K::Dns, _) => "the host name does not resolve".into(),
         (K::ConnectionFailed, _) => match (t.message(), t.source()) {
             // The TLS handshake's own words, e.g. "invalid peer certificate: UnknownIssuer".
-            (Some(m), Some(s)) if m.starts_with("tls ") => format!("cannot connect ({m}: {s})"),
+            (Some(m), Some(s)) if is_tls_failure(t) => format!("cannot connect ({m}: {s})"),
             (Some(m), _) => format!("cannot connect ({m})"),
             (None, _) => "cannot connect".into(),
         },
@@ -447,12 +450,7 @@ fn tls_config(ctx: &Ctx) -> Result<Arc<rustls::ClientConfig>> {
     if g.insecure {
         crate::log::warn("--insecure: the management API's certificate is not verified");
     }
-    crate::tls::client_config(&crate::tls::TlsFiles {
-        cacert: g.cacert.clone(),
-        cert: g.cert.clone(),
-        key: g.key.clone(),
-        insecure: g.insecure,
-    })
+    crate::tls::client_config(&ctx.tls_files())
 }
 
 #[cfg(test)]

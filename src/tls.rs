@@ -49,7 +49,7 @@ pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>> {
     };
     let config = match (&files.cert, &files.key) {
         (Some(c), Some(k)) => {
-            let chain = certificates(c, "client certificate")?;
+            let chain = certificates(c, "--cert", "client certificate")?;
             let key = PrivateKeyDer::from_pem_slice(&read_file(k, "client key")?)
                 .map_err(|e| Error::Usage(format!("--key {k}: no PEM private key in it ({e})")))?;
             builder.with_client_auth_cert(chain, key).map_err(|e| {
@@ -74,7 +74,7 @@ fn roots(cacert: Option<&str>) -> Result<RootCertStore> {
     // Unreadable system certificates are skipped: --cacert still works without them.
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     if let Some(path) = cacert {
-        for cert in certificates(path, "CA certificate")? {
+        for cert in certificates(path, "--cacert", "CA certificate")? {
             roots.add(cert).map_err(|e| {
                 Error::Usage(format!(
                     "--cacert {path}: not a usable CA certificate ({e})"
@@ -86,13 +86,8 @@ fn roots(cacert: Option<&str>) -> Result<RootCertStore> {
 }
 
 /// Every CERTIFICATE block of a PEM file; none is a usage error.
-fn certificates(path: &str, what: &str) -> Result<Vec<CertificateDer<'static>>> {
+fn certificates(path: &str, flag: &str, what: &str) -> Result<Vec<CertificateDer<'static>>> {
     let pem = read_file(path, what)?;
-    let flag = if what == "CA certificate" {
-        "--cacert"
-    } else {
-        "--cert"
-    };
     let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem)
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| Error::Usage(format!("{flag} {path}: not a PEM certificate ({e})")))?;

@@ -319,41 +319,50 @@ fn bulk_through_tls(url: &str, ca: &str) {
     let lines: String = (0..30_000)
         .map(|i| format!("line {i:05} {}\n", "x".repeat(90)))
         .collect();
-    rmq()
-        .args([
-            "--url", url, "--cacert", ca, "send", "-Q", "bulk", "--lines",
-        ])
-        .write_stdin(lines.clone())
-        .assert()
-        .success();
-    let out = rmq()
-        .args([
-            "--url", url, "--cacert", ca, "receive", "-Q", "bulk", "-n", "30000",
-        ])
-        .args(["--timeout", "60"])
-        .output()
-        .unwrap();
+    let out = send_and_receive(url, ca, &["--lines"], lines.as_bytes(), 30_000, "60");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stdout == lines.as_bytes(),
+        out == lines.as_bytes(),
         "30,000 lines did not come back in order"
     );
 
     let big: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+    let out = send_and_receive(url, ca, &[], &big, 1, "30");
+    assert_eq!(out.len(), big.len() + 1, "8 MiB body plus the newline");
+    assert!(
+        out[..big.len()] == big[..],
+        "the 8 MiB body changed on the way"
+    );
+}
+
+/// `send -Q bulk` `input` over TLS, then receive `n` messages back (waiting up to `timeout`
+/// seconds): their stdout.
+fn send_and_receive(
+    url: &str,
+    ca: &str,
+    send_args: &[&str],
+    input: &[u8],
+    n: u32,
+    timeout: &str,
+) -> Vec<u8> {
+    let tls = ["--url", url, "--cacert", ca];
     rmq()
-        .args(["--url", url, "--cacert", ca, "send", "-Q", "bulk"])
-        .write_stdin(big.clone())
+        .args(tls)
+        .args(["send", "-Q", "bulk"])
+        .args(send_args)
+        .write_stdin(input.to_vec())
         .assert()
         .success();
     let out = rmq()
+        .args(tls)
         .args([
-            "--url", url, "--cacert", ca, "receive", "-Q", "bulk", "-n", "1",
+            "receive",
+            "-Q",
+            "bulk",
+            "-n",
+            &n.to_string(),
+            "--timeout",
+            timeout,
         ])
-        .args(["--timeout", "30"])
         .output()
         .unwrap();
     assert!(
@@ -361,15 +370,7 @@ fn bulk_through_tls(url: &str, ca: &str) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        out.stdout.len(),
-        big.len() + 1,
-        "8 MiB body plus the newline"
-    );
-    assert!(
-        out.stdout[..big.len()] == big[..],
-        "the 8 MiB body changed on the way"
-    );
+    out.stdout
 }
 
 /// The management API on https: verified with --cacert, refused without (exit 3), and
