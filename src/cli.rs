@@ -1,7 +1,7 @@
 //! Command-line definition: global options and the list of subcommands.
 
 use crate::commands;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 use std::path::PathBuf;
 
 /// Produce, consume and administer RabbitMQ queues from the shell
@@ -78,30 +78,133 @@ The tutorials as one-liners:
 Exit codes: 0 ok, 1 error, 2 usage, 3 unreachable, 4 access refused, 5 not found,
 6 precondition failed, 7 unroutable/nacked, 8 timeout. See `rmq man` for more.";
 
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    Send(commands::send::Args),
-    Receive(commands::receive::Args),
-    Peek(commands::peek::Args),
-    Worker(commands::worker::Args),
-    Call(commands::call::Args),
-    Perf(commands::perf::Args),
-    // Administration (issue 4). No doc comment on these variants: clap then takes the
-    // short and the long help from each command's own `Args` doc comment.
-    ExchangeDeclare(commands::exchange_declare::Args),
-    QueueDeclare(commands::queue_declare::Args),
-    Bind(commands::bind::Args),
-    Unbind(commands::bind::UnbindArgs),
-    QueuePurge(commands::queue_purge::Args),
-    QueueDelete(commands::queue_delete::Args),
-    ExchangeDelete(commands::exchange_delete::Args),
-    ListQueues(commands::list_queues::Args),
-    ListExchanges(commands::list_exchanges::Args),
-    ListBindings(commands::list_bindings::Args),
+/// The `Command` enum and its clap traits, written out by hand rather than derived so that
+/// `parse` can leave the other subcommands out. What each subcommand gets is what
+/// `#[derive(Subcommand)]` gives a variant without attributes: `Args::augment_args` on a
+/// `clap::Command` of its kebab-case name.
+macro_rules! subcommands {
+    ($($(#[$doc:meta])* $variant:ident($args:ty) = $name:literal,)*) => {
+        /// The subcommands.
+        #[derive(Debug)]
+        pub enum Command {
+            $($(#[$doc])* $variant($args),)*
+        }
+
+        /// Every subcommand's name, as typed.
+        pub const NAMES: &[&str] = &[$($name),*];
+
+        impl clap::FromArgMatches for Command {
+            fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+                Self::from_arg_matches_mut(&mut m.clone())
+            }
+
+            fn from_arg_matches_mut(m: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+                let Some((name, mut sub)) = m.remove_subcommand() else {
+                    return Err(clap::Error::raw(
+                        clap::error::ErrorKind::MissingSubcommand,
+                        "a subcommand is required but one was not provided",
+                    ));
+                };
+                match name.as_str() {
+                    $($name => Ok(Command::$variant(
+                        <$args as clap::FromArgMatches>::from_arg_matches_mut(&mut sub)?,
+                    )),)*
+                    other => Err(clap::Error::raw(
+                        clap::error::ErrorKind::InvalidSubcommand,
+                        format!("the subcommand '{other}' wasn't recognized"),
+                    )),
+                }
+            }
+
+            fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+                self.update_from_arg_matches_mut(&mut m.clone())
+            }
+
+            fn update_from_arg_matches_mut(
+                &mut self,
+                m: &mut clap::ArgMatches,
+            ) -> Result<(), clap::Error> {
+                *self = Self::from_arg_matches_mut(m)?;
+                Ok(())
+            }
+        }
+
+        impl clap::Subcommand for Command {
+            fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+                let only = ONLY.get();
+                $(let cmd = if only.is_none_or(|o| o == $name) {
+                    cmd.subcommand(<$args as clap::Args>::augment_args(clap::Command::new($name)))
+                } else {
+                    cmd
+                };)*
+                cmd
+            }
+
+            fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+                Self::augment_subcommands(cmd)
+            }
+
+            fn has_subcommand(name: &str) -> bool {
+                NAMES.contains(&name)
+            }
+        }
+    };
+}
+subcommands! {
+    Send(commands::send::Args) = "send",
+    Receive(commands::receive::Args) = "receive",
+    Peek(commands::peek::Args) = "peek",
+    Worker(commands::worker::Args) = "worker",
+    Call(commands::call::Args) = "call",
+    Perf(commands::perf::Args) = "perf",
+    // Administration (issue 4). Each command's short and long help come from its own
+    // `Args` doc comment.
+    ExchangeDeclare(commands::exchange_declare::Args) = "exchange-declare",
+    QueueDeclare(commands::queue_declare::Args) = "queue-declare",
+    Bind(commands::bind::Args) = "bind",
+    Unbind(commands::bind::UnbindArgs) = "unbind",
+    QueuePurge(commands::queue_purge::Args) = "queue-purge",
+    QueueDelete(commands::queue_delete::Args) = "queue-delete",
+    ExchangeDelete(commands::exchange_delete::Args) = "exchange-delete",
+    ListQueues(commands::list_queues::Args) = "list-queues",
+    ListExchanges(commands::list_exchanges::Args) = "list-exchanges",
+    ListBindings(commands::list_bindings::Args) = "list-bindings",
     // Shell integration.
-    Completions(commands::completions::Args),
-    Man(commands::man::Args),
+    Completions(commands::completions::Args) = "completions",
+    Man(commands::man::Args) = "man",
+}
+
+/// Parse the process's arguments.
+///
+/// clap's definition of all the subcommands costs more to build than the rest of a
+/// one-message `rmq send` start-up spends on its own work, so the command line is first
+/// parsed against a definition holding only the subcommand it names. Whatever does not parse
+/// that way (help, errors, a name that was an option's value) is parsed again against the
+/// full definition, which then gives exactly the result or error it always did.
+pub fn parse() -> Result<Cli, clap::Error> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(name) = named_subcommand(&args) {
+        ONLY.set(Some(name));
+        let pruned = Cli::try_parse_from(&args);
+        ONLY.set(None);
+        if let Ok(cli) = pruned {
+            return Ok(cli);
+        }
+    }
+    Cli::try_parse_from(args)
+}
+
+/// The first argument that is a subcommand's name.
+fn named_subcommand(args: &[std::ffi::OsString]) -> Option<&'static str> {
+    args.iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find_map(|a| NAMES.iter().copied().find(|n| *n == a))
+}
+
+thread_local! {
+    /// While set, clap's definition holds only this subcommand (see `parse`).
+    static ONLY: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
 }
 
 /// Connection and output options, valid before or after the subcommand.

@@ -18,12 +18,11 @@ pub mod prompt;
 pub mod signals;
 pub mod tls;
 
-use clap::Parser;
 use error::Error;
 
 /// Run rmq with the process's arguments; returns the exit code.
 pub fn main() -> u8 {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::parse() {
         Ok(c) => c,
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
             log::error(&non_utf8_argument());

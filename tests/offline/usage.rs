@@ -73,3 +73,26 @@ fn non_utf8_body_argument_is_accepted_as_bytes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// rmq first parses against a definition holding only the subcommand the command line
+/// names (src/cli.rs `parse`); a subcommand's name given as an option's value must not
+/// change what the command line means.
+#[test]
+fn a_subcommand_name_as_an_option_value_does_not_change_the_command() {
+    // `send` is the vhost and `peek` the command: it gets as far as connecting (exit 3).
+    let out = rmq(&["--vhost", "send", "peek", "-Q", "q"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    // And a usage error names the command it belongs to, as before.
+    let out = rmq(&["--vhost", "send", "peek", "--bogus"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Usage: rmq peek"), "{err}");
+    // Help of one subcommand is the same as before (built from the full definition).
+    let out = rmq(&["send", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        help.contains("Usage: rmq send [OPTIONS] [BODY]..."),
+        "{help}"
+    );
+}
