@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 echo "==> building rmq (release)" >&2
 cargo build --release --quiet
-RMQ=$PWD/target/release/rmq
+# .cargo/config.toml builds for the host triple: binaries are under target/<triple>/.
+RMQ=$PWD/target/$(rustc -vV | sed -n 's/^host: //p')/release/rmq
 
 answers() { "$RMQ" -q --connect-timeout 3 peek -Q amq.rabbitmq.quickstart-probe >/dev/null 2>&1 || [ $? -eq 5 ]; }
 

@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
-RMQ=target/debug/rmq
+# .cargo/config.toml builds for the host triple: binaries are under target/<triple>/.
+RMQ=target/$(rustc -vV | sed -n 's/^host: //p')/debug/rmq
 $RMQ completions bash > completions/rmq.bash
 $RMQ completions zsh > completions/_rmq
 $RMQ completions fish > completions/rmq.fish
