@@ -83,11 +83,11 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 unreachable, 4 access refused, 5 not found
 /// `#[derive(Subcommand)]` gives a variant without attributes: `Args::augment_args` on a
 /// `clap::Command` of its kebab-case name.
 macro_rules! subcommands {
-    ($($(#[$doc:meta])* $variant:ident($args:ty) = $name:literal,)*) => {
+    ($($variant:ident($args:ty) = $name:literal,)*) => {
         /// The subcommands.
         #[derive(Debug)]
         pub enum Command {
-            $($(#[$doc])* $variant($args),)*
+            $($variant($args),)*
         }
 
         /// Every subcommand's name, as typed.
