@@ -20,8 +20,26 @@ pub mod tls;
 
 use error::Error;
 
+/// Stop glibc's malloc from handing large freed blocks back to the kernel.
+///
+/// amiquip builds each message's frames in a fresh buffer of about the body's size, which its
+/// I/O thread frees once written. By default glibc serves such a block with mmap and trims
+/// the heap after it is freed, so every 1 MiB message paid ~130 page faults and the matching
+/// munmap: 300 persistent 1 MiB messages took 0.33-0.43 s CPU (70% of it in the kernel, 40k
+/// page faults) against 0.13-0.18 s and 2-3k faults with blocks kept for reuse. The peak
+/// RSS is what is live at once either way; blocks over 32 MiB are still mmapped.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets two of malloc's thresholds; it is called before any thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}
+
 /// Run rmq with the process's arguments; returns the exit code.
 pub fn main() -> u8 {
+    keep_freed_memory();
     let cli = match cli::parse() {
         Ok(c) => c,
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
