@@ -476,3 +476,67 @@ fn send_no_confirm_still_delivers() {
         .success();
     assert_eq!(b.queue_messages(&vh, "nc"), 1000);
 }
+
+#[test]
+fn send_to_a_missing_queue_declares_it_and_delivers_each_message_once() {
+    // The first message finds out that the queue is missing (returned unroutable): it is
+    // published again after the declare, and counted once.
+    let (b, vh, url) = setup("probe");
+    let out = rmq()
+        .args(["--url", &url, "send", "-Q", "fresh", "--repeat", "3", "x"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("sent 3 to queue 'fresh', confirmed 3, returned 0"),
+        "{err}"
+    );
+    assert_eq!(b.queue_messages(&vh, "fresh"), 3);
+    rmq()
+        .args(["--url", &url, "send", "-Q", "fresh2", "--lines"])
+        .write_stdin("a\nb\n")
+        .assert()
+        .success();
+    rmq()
+        .args(["--url", &url, "receive", "-Q", "fresh2", "-n", "2"])
+        .assert()
+        .success()
+        .stdout("a\nb\n");
+}
+
+#[test]
+fn send_reaches_a_queue_exclusive_to_another_connection() {
+    // A pub/sub receiver's server-named queue, as a reply would address it.
+    let (b, vh, url) = setup("exclusive");
+    let mut r = Bg::start(&[
+        "--url",
+        &url,
+        "receive",
+        "-e",
+        "px",
+        "-t",
+        "fanout",
+        "-n",
+        "1",
+        "--timeout",
+        "20",
+    ]);
+    let path = format!("/api/queues/{}", crate::support::pct_encode(&vh));
+    let mut queue = String::new();
+    wait_until(Duration::from_secs(20), "the receiver's queue", || {
+        let listed = b.api_get(&path);
+        match listed.as_array().and_then(|a| a.first()) {
+            Some(q) => {
+                queue = q["name"].as_str().unwrap_or_default().to_string();
+                true
+            }
+            None => false,
+        }
+    });
+    rmq()
+        .args(["--url", &url, "send", "-Q", &queue, "direct reply"])
+        .assert()
+        .success();
+    assert!(r.wait(Duration::from_secs(30)).success(), "{}", r.stderr());
+    assert_eq!(r.lines(), ["direct reply"]);
+}
