@@ -797,8 +797,7 @@ impl<'a> Sender<'a> {
         let Sender {
             publisher, session, ..
         } = self;
-        session.close();
-        publisher.close();
+        session.close_with(publisher);
         Ok(())
     }
 

@@ -72,7 +72,7 @@ fn silent_port_exits_3_after_the_connect_timeout() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let started = Instant::now();
-    rmq()
+    let a = rmq()
         .args([
             "--url",
             &format!("amqp://127.0.0.1:{port}"),
@@ -83,7 +83,16 @@ fn silent_port_exits_3_after_the_connect_timeout() {
         ])
         .assert()
         .code(3);
-    assert!(started.elapsed() < Duration::from_secs(4));
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
+    let err = stderr_of(&a);
+    assert!(
+        err.contains("no AMQP handshake within the connect timeout"),
+        "{err}"
+    );
     drop(l);
 }
 
