@@ -150,8 +150,11 @@ const WINDOW_BYTES: usize = 2 << 20;
 /// buffer in one pass for as long as the publisher keeps refilling the queue. With large
 /// messages (see [`large_bodies`]: a small frame queue) 8 MiB unconfirmed sent 1,000 x 1 MiB
 /// in 3.4-3.8 s at 10.7-11.5 MB peak RSS, against 4.7-4.9 s and 13.5 MB with 2 MiB and the
-/// usual queue; 64 MiB was faster still but peaked at 46-73 MB.
-const WINDOW_BYTES_LARGE: usize = 8 << 20;
+/// usual queue; 64 MiB was faster still but peaked at 46-73 MB. Once malloc kept its blocks
+/// (see `keep_freed_memory`), scripts/bench W5 (2,000 x 1 MiB, persistent) took 5.3 s at
+/// 16.7 MB with 16 MiB, against 5.8-6.2 s at 13-16 MB with 8 MiB and 5.3-6.2 s at 36 MB
+/// with 32 MiB: the broker writes and confirms in larger batches.
+const WINDOW_BYTES_LARGE: usize = 16 << 20;
 /// A body of at least this size, known before connecting, makes the messages "large".
 const LARGE_BODY: u64 = 64 << 10;
 /// Connection losses with no confirm in between before giving up.
