@@ -467,14 +467,17 @@ impl Session {
         publisher.ch.forget();
     }
 
-    /// connection.close takes every channel with it: the spare one is dropped afterwards, so
-    /// its own close costs no round trip.
+    /// connection.close takes every channel with it: the spare one is let go afterwards
+    /// without a close of its own (no round trip, no thread, and no second bounded wait when
+    /// the broker did not answer).
     fn shut(&mut self) {
         let spare = self.spare.take();
         if let Some(conn) = self.conn.take() {
             close_bounded(conn);
         }
-        drop(spare);
+        if let Some(spare) = spare {
+            spare.forget();
+        }
     }
 }
 
