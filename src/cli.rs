@@ -318,3 +318,23 @@ pub fn parse_positive_secs(s: &str) -> Result<f64, String> {
         _ => Err("must be greater than 0".into()),
     }
 }
+
+/// `-t, --type` values: the AMQP layer's exchange kinds, named for the command line here so
+/// that src/amqp/ does not depend on clap.
+impl clap::ValueEnum for crate::amqp::ExchangeKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        use crate::amqp::ExchangeKind as K;
+        &[K::Fanout, K::Direct, K::Topic, K::Headers]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use crate::amqp::ExchangeKind as K;
+        let help = match self {
+            K::Fanout => "Every bound queue gets a copy",
+            K::Direct => "Routing key equals binding key",
+            K::Topic => "Routing key matches a pattern with `*` and `#`",
+            K::Headers => "Headers match binding arguments",
+        };
+        Some(clap::builder::PossibleValue::new(self.as_str()).help(help))
+    }
+}

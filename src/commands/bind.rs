@@ -93,10 +93,10 @@ fn keys(args: &Args) -> Vec<String> {
 }
 
 fn check(args: &Args) -> Result<()> {
-    super::exchange_declare::check_name(&args.queue)?;
-    super::exchange_declare::check_name(&args.exchange)?;
+    crate::amqp::check_name(&args.queue)?;
+    crate::amqp::check_name(&args.exchange)?;
     for k in &args.keys {
-        super::exchange_declare::check_name(k)?;
+        crate::amqp::check_name(k)?;
     }
     Ok(())
 }

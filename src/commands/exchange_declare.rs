@@ -55,7 +55,7 @@ pub struct Args {
 
 /// Run `rmq exchange-declare`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    check_name(&args.exchange)?;
+    crate::amqp::check_name(&args.exchange)?;
     let spec = ExchangeSpec {
         kind: args.kind,
         durable: args.durable,
@@ -110,17 +110,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             "arguments": crate::envelope::table_to_json(&spec.args),
         }))?;
         out.flush()?;
-    }
-    Ok(())
-}
-
-/// Exchange and queue names are AMQP short strings.
-pub fn check_name(name: &str) -> Result<()> {
-    if name.len() > 255 {
-        return Err(Error::Usage(format!(
-            "name '{}...' is longer than 255 bytes",
-            &name[..name.floor_char_boundary(40)]
-        )));
     }
     Ok(())
 }

@@ -39,7 +39,7 @@ pub struct Args {
 /// Run `rmq exchange-delete`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let name = &args.exchange;
-    super::exchange_declare::check_name(name)?;
+    crate::amqp::check_name(name)?;
     let vhost = ctx.vhost()?;
     let confirm = Confirm::require(
         args.yes,

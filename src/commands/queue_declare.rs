@@ -98,7 +98,7 @@ fn arguments(args: &Args) -> Result<crate::amqp::Table> {
 
 /// Run `rmq queue-declare`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    super::exchange_declare::check_name(&args.queue)?;
+    crate::amqp::check_name(&args.queue)?;
     let table = arguments(&args)?;
     let quorum = matches!(table.get("x-queue-type"), Some(Value::Str(t)) if t == "quorum");
     let spec = QueueSpec {

@@ -32,7 +32,7 @@ pub struct Args {
 /// Run `rmq queue-purge`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let name = &args.queue;
-    super::exchange_declare::check_name(name)?;
+    crate::amqp::check_name(name)?;
     let vhost = ctx.vhost()?;
     let confirm = Confirm::require(
         args.yes,

@@ -360,6 +360,7 @@ impl<'a> Sender<'a> {
             confirm,
             ctx.json(),
             session.blocked_listener(),
+            publisher.meter(),
         );
         let total = if args.body.is_empty() {
             None
@@ -698,7 +699,9 @@ impl<'a> Sender<'a> {
     fn reconnect_once(&mut self) -> Result<()> {
         let mut session = connect(self.ctx, self.large)?;
         declare_target(&mut session, &self.target, self.args)?;
-        let mut publisher = session.publisher(self.confirm)?;
+        let mut publisher = session
+            .publisher(self.confirm)?
+            .with_meter(self.watch.meter());
         // Until every one is re-published, the old set stays: a failure here (the connection
         // lost again) must not forget any of them.
         let mut fresh = BTreeMap::new();

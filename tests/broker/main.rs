@@ -22,4 +22,5 @@ mod secrets;
 mod send_receive;
 mod tls;
 mod tutorials;
+mod vhost_in_errors;
 mod worker;

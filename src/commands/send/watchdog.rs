@@ -9,7 +9,7 @@
 //! the error, and ends the process with the error's exit code without waiting on any close.
 
 use super::{Stats, print_summary};
-use crate::amqp::{self, BlockedListener, BlockedNotice};
+use crate::amqp::{BlockedListener, BlockedNotice, PublishMeter};
 use crate::error::Error;
 use crate::{log, signals};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +28,8 @@ pub(super) struct Watch {
     confirm: bool,
     json: bool,
     started: Instant,
+    /// The publishers' meter (one for the run, across reconnects).
+    meter: PublishMeter,
     claimed: AtomicBool,
     state: Mutex<State>,
 }
@@ -35,7 +37,7 @@ pub(super) struct Watch {
 #[derive(Default)]
 struct State {
     stats: Stats,
-    /// [`amqp::published_total`] when `stats` was taken.
+    /// [`PublishMeter::published`] when `stats` was taken.
     published_at: u64,
     pending: usize,
     listener: Option<BlockedListener>,
@@ -51,6 +53,7 @@ impl Watch {
         confirm: bool,
         json: bool,
         listener: Option<BlockedListener>,
+        meter: PublishMeter,
     ) -> Arc<Watch> {
         let w = Arc::new(Watch {
             timeout: timeout.map(Duration::from_secs_f64),
@@ -58,6 +61,7 @@ impl Watch {
             confirm,
             json,
             started: Instant::now(),
+            meter,
             claimed: AtomicBool::new(false),
             state: Mutex::new(State {
                 listener,
@@ -83,7 +87,12 @@ impl Watch {
         let mut s = self.state();
         s.stats = stats.clone();
         s.pending = pending;
-        s.published_at = amqp::published_total();
+        s.published_at = self.meter.published();
+    }
+
+    /// The meter that every publisher of the run counts on.
+    pub(super) fn meter(&self) -> &PublishMeter {
+        &self.meter
     }
 
     /// Listen to a new connection's notices (after a reconnect).
@@ -119,7 +128,7 @@ impl Watch {
                 return;
             }
             self.notices();
-            let stuck = amqp::publish_stuck_for();
+            let stuck = self.meter.stuck_for();
             if let (Some(t), Some(s)) = (self.timeout, stuck)
                 && s > t
             {
@@ -187,7 +196,7 @@ impl Watch {
         let mut stats = {
             let s = self.state();
             let mut st = s.stats.clone();
-            st.sent += amqp::published_total().saturating_sub(s.published_at);
+            st.sent += self.meter.published().saturating_sub(s.published_at);
             st
         };
         if !self.confirm {
