@@ -47,7 +47,7 @@ impl Ctx {
         }
     }
 
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match self {
             Ctx::None => "the broker".into(),
             Ctx::Queue { name, vhost } => format!("queue '{name}' in vhost '{vhost}'"),

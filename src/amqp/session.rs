@@ -199,9 +199,29 @@ impl Session {
     }
 
     /// Purge a queue; returns how many messages were removed.
+    ///
+    /// A stream refuses to be purged: exit 6 with the broker's words.
     pub fn queue_purge(&mut self, queue: &str) -> Result<u32> {
         let ctx = Ctx::queue(queue, &self.endpoint);
+        let what = ctx.describe();
         self.once(ctx, |ch| ch.queue_purge(queue))
+            .map_err(|e| match e {
+                // A stream answers queue.purge with 540 NOT_IMPLEMENTED, closing the connection:
+                // that is a refusal of this queue, not a lost broker.
+                Error::ConnectionLost { reason, .. } if reason.contains("(code 540)") => {
+                    Error::Precondition {
+                        what,
+                        reason: reason
+                            .trim_start_matches("the broker closed the connection: ")
+                            .to_string(),
+                        hint: "a stream cannot be purged: its retention (--max-age, \
+                               --max-length-bytes) removes old messages, or delete it with \
+                               rmq queue-delete"
+                            .into(),
+                    }
+                }
+                other => other,
+            })
     }
 
     /// Delete a queue; returns how many messages it held.
