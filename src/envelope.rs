@@ -3,7 +3,8 @@
 //! `{"exchange":..,"routing_key":..,"redelivered":..,"properties":{..},"headers":{..},
 //! "body":".."}` with `body_base64` instead of `body` when the body is not UTF-8. Header
 //! values that JSON cannot tell apart are tagged: `{"$base64":..}` (byte array),
-//! `{"$timestamp":n}`, `{"$decimal":{"scale":s,"value":v}}`.
+//! `{"$timestamp":n}`, `{"$decimal":{"scale":s,"value":v}}`. A delivery from a stream adds
+//! `"offset"` (ignored when read back).
 
 use crate::amqp::{Delivery, Message, Properties, Table, Value};
 use base64::Engine;
@@ -21,9 +22,22 @@ pub struct Envelope {
     pub message: Message,
 }
 
-/// The envelope of a delivery, as one JSON object.
+/// The envelope of a delivery, as one JSON object. A delivery from a stream also carries its
+/// `offset` (the broker's `x-stream-offset` header), so a script can resume from there.
 pub fn to_json(d: &Delivery) -> J {
-    message_to_json(&d.exchange, &d.routing_key, d.redelivered, &d.message)
+    let mut j = message_to_json(&d.exchange, &d.routing_key, d.redelivered, &d.message);
+    if let (Some(offset), J::Object(m)) = (stream_offset(&d.message), &mut j) {
+        m.insert("offset".into(), J::from(offset));
+    }
+    j
+}
+
+/// The stream offset of a message read from a stream.
+pub fn stream_offset(msg: &Message) -> Option<i64> {
+    match msg.props.headers.as_ref()?.get("x-stream-offset")? {
+        Value::Int(n) => Some(*n),
+        _ => None,
+    }
 }
 
 /// The envelope of a message published to `exchange` with `routing_key`.
@@ -113,7 +127,7 @@ pub fn parse(line: &[u8]) -> Result<Envelope, String> {
         match k.as_str() {
             "exchange" => env.exchange = Some(string(&k, v)?),
             "routing_key" => env.routing_key = Some(string(&k, v)?),
-            "redelivered" => {}
+            "redelivered" | "offset" => {}
             "properties" => env.message.props = props_from_json(v, env.message.props)?,
             "headers" => match v {
                 J::Null => {}
