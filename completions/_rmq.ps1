@@ -49,6 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('worker', 'worker', [CompletionResultType]::ParameterValue, 'Work on a queue''s messages: the tutorial''s worker, or a command per message')
             [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Send a request and print the reply (tutorial 6''s RPC client)')
             [CompletionResult]::new('perf', 'perf', [CompletionResultType]::ParameterValue, 'Generate load: producers and consumers on their own connections, with rates and latency')
+            [CompletionResult]::new('move', 'move', [CompletionResultType]::ParameterValue, 'Move messages from a queue to another queue or exchange, losing none')
             [CompletionResult]::new('exchange-declare', 'exchange-declare', [CompletionResultType]::ParameterValue, 'Declare an exchange')
             [CompletionResult]::new('queue-declare', 'queue-declare', [CompletionResultType]::ParameterValue, 'Declare a queue')
             [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Bind a queue to an exchange')
@@ -291,6 +292,40 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Persistent messages (delivery mode 2); a missing queue is declared durable')
             [CompletionResult]::new('--persistent', '--persistent', [CompletionResultType]::ParameterName, 'Persistent messages (delivery mode 2); a missing queue is declared durable')
             [CompletionResult]::new('--no-ack', '--no-ack', [CompletionResultType]::ParameterName, 'Consumers use auto-ack (no acknowledgements)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rmq;move' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Queue to take the messages from')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Queue to move them to (through the default exchange)')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Exchange to publish them to (with -k, or each message''s own routing key)')
+            [CompletionResult]::new('--exchange', '--exchange', [CompletionResultType]::ParameterName, 'Exchange to publish them to (with -k, or each message''s own routing key)')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Routing key for -e (default: the message''s own)')
+            [CompletionResult]::new('--routing-key', '--routing-key', [CompletionResultType]::ParameterName, 'Routing key for -e (default: the message''s own)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Move at most N messages')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Move at most N messages')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name, overriding the one in the URL')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from this file (first line)')
+            [CompletionResult]::new('--vhost', '--vhost', [CompletionResultType]::ParameterName, 'Virtual host, overriding the one in the URL')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for the TCP connect plus the AMQP handshake')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificate bundle (PEM) to trust for amqps:// and https://')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for amqps://')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Management HTTP API URL [default: http://<host>:15672]')
+            [CompletionResult]::new('--to-origin', '--to-origin', [CompletionResultType]::ParameterName, 'Dead-letter replay: each message goes to the exchange and routing key of its first x-death entry; messages never dead-lettered stay and are counted skipped')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
@@ -657,6 +692,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('worker', 'worker', [CompletionResultType]::ParameterValue, 'Work on a queue''s messages: the tutorial''s worker, or a command per message')
             [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Send a request and print the reply (tutorial 6''s RPC client)')
             [CompletionResult]::new('perf', 'perf', [CompletionResultType]::ParameterValue, 'Generate load: producers and consumers on their own connections, with rates and latency')
+            [CompletionResult]::new('move', 'move', [CompletionResultType]::ParameterValue, 'Move messages from a queue to another queue or exchange, losing none')
             [CompletionResult]::new('exchange-declare', 'exchange-declare', [CompletionResultType]::ParameterValue, 'Declare an exchange')
             [CompletionResult]::new('queue-declare', 'queue-declare', [CompletionResultType]::ParameterValue, 'Declare a queue')
             [CompletionResult]::new('bind', 'bind', [CompletionResultType]::ParameterValue, 'Bind a queue to an exchange')
@@ -688,6 +724,9 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             break
         }
         'rmq;help;perf' {
+            break
+        }
+        'rmq;help;move' {
             break
         }
         'rmq;help;exchange-declare' {

@@ -46,6 +46,9 @@ _rmq() {
             rmq,man)
                 cmd="rmq__subcmd__man"
                 ;;
+            rmq,move)
+                cmd="rmq__subcmd__move"
+                ;;
             rmq,peek)
                 cmd="rmq__subcmd__peek"
                 ;;
@@ -103,6 +106,9 @@ _rmq() {
             rmq__subcmd__help,man)
                 cmd="rmq__subcmd__help__subcmd__man"
                 ;;
+            rmq__subcmd__help,move)
+                cmd="rmq__subcmd__help__subcmd__move"
+                ;;
             rmq__subcmd__help,peek)
                 cmd="rmq__subcmd__help__subcmd__peek"
                 ;;
@@ -137,7 +143,7 @@ _rmq() {
 
     case "${cmd}" in
         rmq)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -589,7 +595,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help)
-            opts="send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help"
+            opts="send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -729,6 +735,20 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__help__subcmd__move)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1085,6 +1105,100 @@ _rmq() {
                 return 0
             fi
             case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vhost)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__move)
+            opts="-e -k -n -q -v -h -V --from --to --exchange --routing-key --to-origin --count --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exchange)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --routing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

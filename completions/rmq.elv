@@ -46,6 +46,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand worker 'Work on a queue''s messages: the tutorial''s worker, or a command per message'
             cand call 'Send a request and print the reply (tutorial 6''s RPC client)'
             cand perf 'Generate load: producers and consumers on their own connections, with rates and latency'
+            cand move 'Move messages from a queue to another queue or exchange, losing none'
             cand exchange-declare 'Declare an exchange'
             cand queue-declare 'Declare a queue'
             cand bind 'Bind a queue to an exchange'
@@ -282,6 +283,39 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand -p 'Persistent messages (delivery mode 2); a missing queue is declared durable'
             cand --persistent 'Persistent messages (delivery mode 2); a missing queue is declared durable'
             cand --no-ack 'Consumers use auto-ack (no acknowledgements)'
+            cand --insecure 'Skip TLS certificate verification (prints a warning)'
+            cand --json 'Machine-readable output (see each command)'
+            cand -q 'Print less on stderr (no summaries or progress)'
+            cand --quiet 'Print less on stderr (no summaries or progress)'
+            cand -v 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand --verbose 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rmq;move'= {
+            cand --from 'Queue to take the messages from'
+            cand --to 'Queue to move them to (through the default exchange)'
+            cand -e 'Exchange to publish them to (with -k, or each message''s own routing key)'
+            cand --exchange 'Exchange to publish them to (with -k, or each message''s own routing key)'
+            cand -k 'Routing key for -e (default: the message''s own)'
+            cand --routing-key 'Routing key for -e (default: the message''s own)'
+            cand -n 'Move at most N messages'
+            cand --count 'Move at most N messages'
+            cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
+            cand --host 'Host name, overriding the one in the URL'
+            cand --port 'Port, overriding the one in the URL'
+            cand --user 'User name, overriding the one in the URL'
+            cand --password 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)'
+            cand --password-file 'Read the password from this file (first line)'
+            cand --vhost 'Virtual host, overriding the one in the URL'
+            cand --connect-timeout 'Seconds allowed for the TCP connect plus the AMQP handshake'
+            cand --cacert 'CA certificate bundle (PEM) to trust for amqps:// and https://'
+            cand --cert 'Client certificate (PEM) for amqps://'
+            cand --key 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://'
+            cand --api-url 'Management HTTP API URL [default: http://<host>:15672]'
+            cand --to-origin 'Dead-letter replay: each message goes to the exchange and routing key of its first x-death entry; messages never dead-lettered stay and are counted skipped'
             cand --insecure 'Skip TLS certificate verification (prints a warning)'
             cand --json 'Machine-readable output (see each command)'
             cand -q 'Print less on stderr (no summaries or progress)'
@@ -635,6 +669,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand worker 'Work on a queue''s messages: the tutorial''s worker, or a command per message'
             cand call 'Send a request and print the reply (tutorial 6''s RPC client)'
             cand perf 'Generate load: producers and consumers on their own connections, with rates and latency'
+            cand move 'Move messages from a queue to another queue or exchange, losing none'
             cand exchange-declare 'Declare an exchange'
             cand queue-declare 'Declare a queue'
             cand bind 'Bind a queue to an exchange'
@@ -660,6 +695,8 @@ set edit:completion:arg-completer[rmq] = {|@words|
         &'rmq;help;call'= {
         }
         &'rmq;help;perf'= {
+        }
+        &'rmq;help;move'= {
         }
         &'rmq;help;exchange-declare'= {
         }

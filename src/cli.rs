@@ -41,6 +41,7 @@ Messaging (the tutorials):
   worker            Work on a queue: the tutorial worker, or a command per message (2, 6)
   call              Send a request and print the reply (tutorial 6: the RPC client)
   peek              Show messages in a queue without removing them
+  move              Move messages from a queue to another queue or exchange, losing none
   perf              Generate load and measure rates and latency (like PerfTest)
 
 Administration:
@@ -157,6 +158,7 @@ subcommands! {
     Worker(commands::worker::Args) = "worker",
     Call(commands::call::Args) = "call",
     Perf(commands::perf::Args) = "perf",
+    Move(commands::r#move::Args) = "move",
     // Administration (issue 4). Each command's short and long help come from its own
     // `Args` doc comment.
     ExchangeDeclare(commands::exchange_declare::Args) = "exchange-declare",

@@ -107,6 +107,12 @@ impl<T> ConfirmWindow<T> {
         self.pending.values()
     }
 
+    /// The unconfirmed tokens, oldest first, to update in place (`move` marks the copies the
+    /// broker returned).
+    pub fn tokens_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.pending.values_mut()
+    }
+
     /// After a reconnect: publish every unconfirmed message again, oldest first, on the new
     /// channel (`publish` returns the new sequence number), and key them by their new numbers.
     /// When `publish` fails (the connection lost again), the window stays as it was, so that

@@ -1,9 +1,10 @@
 //! A channel for consuming and acknowledging, and the consumer on it.
 
-use super::convert::{from_delivery, to_amqp_props, to_returned};
+use super::convert::{from_delivery, to_amqp_props, to_field_table, to_returned};
 use super::errors::{Ctx, map_err};
 use super::limits::{check_publish, short_str};
-use super::message::{AckToken, Delivery, Message, Returned};
+use super::message::{AckToken, ConfirmEvent, Delivery, Message, Returned, Table};
+use super::publisher::Publisher;
 use super::session::Chan;
 use crate::error::{Error, Result};
 use amiquip::{ConsumerMessage, ConsumerOptions, Publish};
@@ -50,10 +51,22 @@ impl ConsumerChannel {
 
     /// Start consuming from a queue.
     pub fn consume(&self, queue: &str, no_ack: bool, exclusive: bool) -> Result<Consumer<'_>> {
+        self.consume_with(queue, no_ack, exclusive, &Table::new())
+    }
+
+    /// Start consuming with consumer arguments (a stream's `x-stream-offset`).
+    pub fn consume_with(
+        &self,
+        queue: &str,
+        no_ack: bool,
+        exclusive: bool,
+        args: &Table,
+    ) -> Result<Consumer<'_>> {
         short_str("queue name", queue)?;
         let opts = ConsumerOptions {
             no_ack,
             exclusive,
+            arguments: to_field_table(args),
             ..ConsumerOptions::default()
         };
         let ctx = Ctx::Queue {
@@ -165,6 +178,15 @@ impl ConsumerChannel {
     }
 }
 
+/// What [`Consumer::next_or_confirms`] got first.
+#[derive(Debug)]
+pub enum Relay {
+    /// An event of the consumer ([`Event::Idle`] when nothing came within the wait).
+    Event(Event),
+    /// Publisher confirms (at least one).
+    Confirms(Vec<ConfirmEvent>),
+}
+
 /// What [`Consumer::next_or`] got first.
 #[derive(Debug)]
 pub enum Next<T> {
@@ -198,6 +220,35 @@ impl Consumer<'_> {
                 Err(_) => Next::Event(self.next(timeout)),
             },
             default(timeout) => Next::Event(Event::Idle),
+        }
+    }
+
+    /// Wait up to `timeout` for the next delivery or the next confirms of `publisher`,
+    /// whichever comes first: one thread relays messages from this consumer to the publisher
+    /// and settles each source message when its copy is confirmed (`rmq move`). Confirms are
+    /// taken first, so acks are never starved by a fast queue.
+    pub fn next_or_confirms(
+        &self,
+        publisher: &mut Publisher,
+        timeout: Duration,
+        exchange: &str,
+    ) -> Result<Relay> {
+        let Some(confirms) = publisher.confirm_receiver() else {
+            return Ok(Relay::Event(self.next(timeout)));
+        };
+        if let Ok(first) = confirms.try_recv() {
+            return Ok(Relay::Confirms(publisher.with_queued(first)));
+        }
+        crossbeam_channel::select! {
+            recv(confirms) -> c => match c {
+                Ok(first) => Ok(Relay::Confirms(publisher.with_queued(first))),
+                Err(_) => Err(publisher.closed_reason(exchange)),
+            },
+            recv(self.inner.receiver()) -> m => Ok(Relay::Event(match m {
+                Ok(m) => consumer_event(m),
+                Err(_) => consumer_gone(),
+            })),
+            default(timeout) => Ok(Relay::Event(Event::Idle)),
         }
     }
 

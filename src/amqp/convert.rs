@@ -26,13 +26,18 @@ pub(super) fn queue_info(q: &amiquip::Queue) -> QueueInfo {
 }
 
 pub(super) fn to_returned(r: amiquip::Return) -> Returned {
+    let props = from_amqp_props(&r.properties);
     Returned {
         reply_code: r.reply_code,
         reply_text: r.reply_text,
         exchange: r.exchange,
         routing_key: r.routing_key,
-        message_id: r.properties.message_id().clone(),
-        correlation_id: r.properties.correlation_id().clone(),
+        message_id: props.message_id.clone(),
+        correlation_id: props.correlation_id.clone(),
+        message: Message {
+            body: r.content,
+            props,
+        },
     }
 }
 

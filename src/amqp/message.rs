@@ -119,6 +119,8 @@ pub struct Returned {
     pub message_id: Option<String>,
     /// The message's correlation id property, if set.
     pub correlation_id: Option<String>,
+    /// The returned message itself (body and properties), to tell it from its neighbours.
+    pub message: Message,
 }
 
 /// Exchange kinds.

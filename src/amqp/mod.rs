@@ -18,7 +18,7 @@ mod session;
 mod tls_stream;
 
 pub use connect::ConnectOptions;
-pub use consumer::{Consumer, ConsumerChannel, Event, Next};
+pub use consumer::{Consumer, ConsumerChannel, Event, Next, Relay};
 pub use limits::{MAX_PROPERTIES, MAX_SHORT, check_name, check_publish};
 pub use message::{
     AckToken, BlockedNotice, ConfirmEvent, Delivery, ExchangeKind, ExchangeSpec, Message,

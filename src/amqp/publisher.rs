@@ -160,18 +160,27 @@ impl Publisher {
         let Some(rx) = &self.confirms else {
             return Ok(Vec::new());
         };
-        let first = match rx.recv_timeout(timeout) {
-            Ok(c) => c,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => return Ok(Vec::new()),
+        match rx.recv_timeout(timeout) {
+            Ok(first) => Ok(self.with_queued(first)),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Ok(Vec::new()),
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                return Err(self.closed_reason(exchange));
+                Err(self.closed_reason(exchange))
             }
-        };
-        let mut out = vec![confirm_event(first)];
-        while let Ok(c) = rx.try_recv() {
-            out.push(confirm_event(c));
         }
-        Ok(out)
+    }
+
+    /// The confirms receiver, for a select over it and a consumer (consumer.rs).
+    pub(super) fn confirm_receiver(&self) -> Option<&crossbeam_channel::Receiver<Confirm>> {
+        self.confirms.as_ref()
+    }
+
+    /// `first` and every confirm queued behind it.
+    pub(super) fn with_queued(&self, first: Confirm) -> Vec<ConfirmEvent> {
+        let mut out = vec![confirm_event(first)];
+        if let Some(rx) = &self.confirms {
+            out.extend(rx.try_iter().map(confirm_event));
+        }
+        out
     }
 
     /// Returned (unroutable) messages that have arrived so far.
@@ -191,7 +200,7 @@ impl Publisher {
         }
     }
 
-    fn closed_reason(&mut self, exchange: &str) -> Error {
+    pub(super) fn closed_reason(&mut self, exchange: &str) -> Error {
         match self.ch.qos(0, 0, false) {
             Err(e) => self.explain(e, exchange),
             Ok(()) => Error::ConnectionLost {

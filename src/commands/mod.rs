@@ -9,6 +9,7 @@ pub mod list_bindings;
 pub mod list_exchanges;
 pub mod list_queues;
 pub mod man;
+pub mod r#move;
 pub mod peek;
 pub mod perf;
 pub mod queue_declare;
@@ -31,6 +32,7 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::Perf(a) => perf::run(a, ctx),
         Command::Worker(a) => worker::run(a, ctx),
         Command::Call(a) => call::run(a, ctx),
+        Command::Move(a) => r#move::run(a, ctx),
         Command::ExchangeDeclare(a) => exchange_declare::run(a, ctx),
         Command::QueueDeclare(a) => queue_declare::run(a, ctx),
         Command::Bind(a) => bind::run(a, ctx),

@@ -16,6 +16,7 @@ mod harness;
 mod interactive;
 mod kill9;
 mod listing;
+mod move_messages;
 mod perf;
 mod restart;
 mod secrets;

@@ -1,0 +1,275 @@
+//! The loop of `rmq move`: consume from the source with manual acks, publish each message to
+//! its route with confirms (send's `ConfirmWindow`), ack the source message once its copy is
+//! confirmed. Messages that stay (filtered, skipped, returned, nacked) are never acked: they
+//! go back to the source, in order, when the channel closes.
+
+use super::route::{Destination, Route, is_return_of};
+use crate::amqp::{
+    AckToken, ConfirmEvent, Consumer, ConsumerChannel, Delivery, Event, Message, Publisher,
+    Relay as Next, Session,
+};
+use crate::confirm::ConfirmWindow;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::signals;
+use std::time::{Duration, Instant};
+
+/// The source's prefetch: unconfirmed copies at most.
+const WINDOW: u16 = 256;
+/// How long a wait for a delivery or confirm lasts before the loop looks around.
+const TICK: Duration = Duration::from_millis(200);
+/// After the last delivery, how long to wait for the outstanding confirms.
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// What happened to the messages seen.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    /// Delivered from the source.
+    pub seen: u64,
+    /// Confirmed at the destination and acked in the source.
+    pub moved: u64,
+    /// `--to-origin` and no x-death header: stayed.
+    pub skipped: u64,
+    /// `--filter` did not match: stayed.
+    pub filtered: u64,
+    /// Returned by the destination as unroutable: stayed.
+    pub unroutable: u64,
+    /// Nacked by the broker: stayed.
+    pub nacked: u64,
+    /// Stopped by Ctrl-C/SIGTERM.
+    pub interrupted: bool,
+}
+
+/// A copy published and not confirmed yet.
+struct InFlight {
+    token: AckToken,
+    route: Route,
+    message: Message,
+    returned: bool,
+}
+
+/// One run of the relay.
+pub struct Relay {
+    from: String,
+    dest: Destination,
+    /// Messages the source held at the start: no more are taken.
+    depth: u64,
+    /// Messages to move at most.
+    limit: u64,
+    tally: Tally,
+    window: ConfirmWindow<InFlight>,
+    /// Messages kept unacked in the source (they hold prefetch slots).
+    held: u64,
+    progress: Progress,
+    last_confirm: Instant,
+}
+
+impl Relay {
+    /// A relay from `from` to `dest`.
+    pub fn new(from: &str, dest: Destination, depth: u64, limit: u64) -> Relay {
+        Relay {
+            from: from.to_string(),
+            dest,
+            depth,
+            limit,
+            tally: Tally::default(),
+            window: ConfirmWindow::new(),
+            held: 0,
+            progress: Progress::new(Some(limit), limit > 1),
+            last_confirm: Instant::now(),
+        }
+    }
+
+    /// Move; the tally comes back with the outcome (nothing is lost either way).
+    pub fn run(mut self, session: &mut Session) -> (Tally, Result<()>) {
+        let r = self.relay(session);
+        self.progress.finish();
+        (self.tally, r)
+    }
+
+    fn relay(&mut self, session: &mut Session) -> Result<()> {
+        if self.limit == 0 {
+            return Ok(());
+        }
+        let ch = session.consumer_channel(Some(WINDOW))?;
+        let mut publisher = session.publisher(true)?;
+        let exchange = self.exchange_shown();
+        let mut consumer = ch.consume(&self.from, false, false)?;
+        let mut held_at_start = 0;
+        while !self.enough() {
+            // Held messages keep their prefetch slots: a fresh consumer has fresh ones (the
+            // limit is per consumer; a channel-wide one cannot be had on quorum queues).
+            if self.held - held_at_start >= u64::from(WINDOW / 2) {
+                self.drain(&mut publisher, &consumer)?;
+                consumer = ch.consume(&self.from, false, false)?;
+                held_at_start = self.held;
+                continue;
+            }
+            match consumer.next_or_confirms(&mut publisher, TICK, &exchange)? {
+                Next::Confirms(events) => self.confirmed(&ch, &publisher, events)?,
+                Next::Event(Event::Delivery(d)) => {
+                    self.tally.seen += 1;
+                    self.handle(&mut publisher, *d)?;
+                }
+                Next::Event(Event::Idle) => {
+                    if self.window.is_empty()
+                        && !consumer.has_pending()
+                        && source_is_empty(session, &self.from)?
+                    {
+                        break;
+                    }
+                }
+                Next::Event(Event::Cancelled) => {
+                    return Err(Error::NotFound {
+                        what: format!("queue '{}'", self.from),
+                        reason: "the source queue was deleted while moving".into(),
+                        hint: "the messages acked so far are at the destination".into(),
+                    });
+                }
+                Next::Event(Event::Closed(e)) => return Err(e),
+            }
+        }
+        // No more deliveries: those prefetched stay unacked and go back with the channel.
+        consumer.cancel()?;
+        self.last_confirm = Instant::now();
+        while !self.window.is_empty() {
+            let events = publisher.confirms(TICK, &exchange)?;
+            if events.is_empty() {
+                self.check_settling()?;
+            } else {
+                self.confirmed(&ch, &publisher, events)?;
+            }
+        }
+        // Every ack reached the broker before the channel closes and gives back the rest.
+        ch.sync()?;
+        drop(consumer);
+        ch.close();
+        publisher.close();
+        Ok(())
+    }
+
+    /// Cancel `consumer` and take the deliveries it already had.
+    fn drain(&mut self, publisher: &mut Publisher, consumer: &Consumer<'_>) -> Result<()> {
+        consumer.cancel()?;
+        loop {
+            match consumer.next(Duration::from_secs(1)) {
+                Event::Delivery(d) if !self.enough() => {
+                    self.tally.seen += 1;
+                    self.handle(publisher, *d)?;
+                }
+                // Beyond what is wanted: unacked, it goes back with the channel.
+                Event::Delivery(_) => {}
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Returns first (they precede their confirms), then what the confirms settle.
+    fn confirmed(
+        &mut self,
+        ch: &ConsumerChannel,
+        publisher: &Publisher,
+        events: Vec<ConfirmEvent>,
+    ) -> Result<()> {
+        self.last_confirm = Instant::now();
+        self.take_returns(publisher);
+        for e in events {
+            self.settle(ch, e)?;
+        }
+        Ok(())
+    }
+
+    /// Stop taking messages: all that the source held seen, -n reached, or Ctrl-C.
+    fn enough(&mut self) -> bool {
+        if signals::stop_requested() {
+            self.tally.interrupted = true;
+            return true;
+        }
+        self.tally.seen >= self.depth || self.tally.moved + self.window.len() as u64 >= self.limit
+    }
+
+    fn exchange_shown(&self) -> String {
+        match &self.dest {
+            Destination::Exchange { name, .. } => name.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// Publish a delivery's message to its route, or hold it in the source.
+    fn handle(&mut self, publisher: &mut Publisher, d: Delivery) -> Result<()> {
+        let Some(route) = self.dest.route(&d) else {
+            self.tally.skipped += 1;
+            self.hold();
+            return Ok(());
+        };
+        let tag = publisher.publish(&route.exchange, &route.routing_key, &d.message, true)?;
+        self.window.insert(
+            tag,
+            InFlight {
+                token: d.token,
+                route,
+                message: d.message,
+                returned: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// Keep a message unacked in the source: it goes back, in its place, when the channel
+    /// closes.
+    fn hold(&mut self) {
+        self.held += 1;
+    }
+
+    /// Mark the copies the broker returned; they stay in the source when confirmed.
+    fn take_returns(&mut self, publisher: &Publisher) {
+        for r in publisher.returned() {
+            if let Some(f) = self
+                .window
+                .tokens_mut()
+                .find(|f| !f.returned && is_return_of(&r, &f.route, &f.message))
+            {
+                f.returned = true;
+            }
+        }
+    }
+
+    fn settle(&mut self, ch: &ConsumerChannel, event: ConfirmEvent) -> Result<()> {
+        let settled = self.window.apply(event);
+        let acked = settled.acked;
+        for f in settled.into_items() {
+            if acked && !f.returned {
+                ch.ack(f.token, false)?;
+                self.tally.moved += 1;
+                self.progress.inc();
+            } else {
+                if f.returned {
+                    self.tally.unroutable += 1;
+                } else {
+                    self.tally.nacked += 1;
+                }
+                self.hold();
+            }
+        }
+        Ok(())
+    }
+
+    /// Waiting for the last confirms: give up once none came for [`SETTLE`] (the
+    /// unconfirmed messages stay in the source).
+    fn check_settling(&self) -> Result<()> {
+        if self.last_confirm.elapsed() < SETTLE {
+            return Ok(());
+        }
+        Err(Error::Timeout(format!(
+            "the broker confirmed no copy for {} s; {} message(s) stay in '{}'",
+            SETTLE.as_secs(),
+            self.window.len(),
+            self.from
+        )))
+    }
+}
+
+/// No message ready in the source (those this relay holds are not ready).
+fn source_is_empty(session: &mut Session, from: &str) -> Result<bool> {
+    Ok(session.queue_inspect(from)?.is_none_or(|q| q.messages == 0))
+}
