@@ -8,6 +8,7 @@ pub mod declare;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;
+pub mod filter;
 pub mod input;
 pub mod kv;
 pub mod log;
