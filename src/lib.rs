@@ -17,6 +17,7 @@ pub mod output;
 pub mod progress;
 pub mod prompt;
 pub mod signals;
+pub mod stream_offset;
 pub mod tls;
 
 use error::Error;
