@@ -162,8 +162,9 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
         'rmq;peek' {
             [CompletionResult]::new('-Q', '-Q ', [CompletionResultType]::ParameterName, 'Queue to look into (it must exist)')
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to look into (it must exist)')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many messages to show at most')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many messages to show at most')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many messages to show at most (with --filter: matching messages)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many messages to show at most (with --filter: matching messages)')
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Show only the messages for which the jq expression EXPR is true')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')

@@ -1255,7 +1255,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__peek)
-            opts="-Q -n -q -v -h -V --queue --count --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -n -q -v -h -V --queue --count --filter --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1274,6 +1274,10 @@ _rmq() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -156,8 +156,9 @@ set edit:completion:arg-completer[rmq] = {|@words|
         &'rmq;peek'= {
             cand -Q 'Queue to look into (it must exist)'
             cand --queue 'Queue to look into (it must exist)'
-            cand -n 'How many messages to show at most'
-            cand --count 'How many messages to show at most'
+            cand -n 'How many messages to show at most (with --filter: matching messages)'
+            cand --count 'How many messages to show at most (with --filter: matching messages)'
+            cand --filter 'Show only the messages for which the jq expression EXPR is true'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
             cand --port 'Port, overriding the one in the URL'

@@ -138,7 +138,8 @@ complete -c rmq -n "__fish_rmq_using_subcommand receive" -s v -l verbose -d 'Pri
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -s V -l version -d 'Print version'
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -s Q -l queue -d 'Queue to look into (it must exist)' -r
-complete -c rmq -n "__fish_rmq_using_subcommand peek" -s n -l count -d 'How many messages to show at most' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -s n -l count -d 'How many messages to show at most (with --filter: matching messages)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l filter -d 'Show only the messages for which the jq expression EXPR is true' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l host -d 'Host name, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l port -d 'Port, overriding the one in the URL' -r

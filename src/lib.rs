@@ -10,6 +10,7 @@ pub mod declare;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;
+pub mod filter;
 pub mod input;
 pub mod kv;
 pub mod log;
@@ -18,6 +19,7 @@ pub mod output;
 pub mod progress;
 pub mod prompt;
 pub mod signals;
+pub mod stream_offset;
 pub mod tls;
 
 use error::Error;

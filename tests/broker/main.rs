@@ -12,6 +12,7 @@ mod bg;
 mod call;
 mod exit_codes;
 mod faults;
+mod filter;
 mod harness;
 mod interactive;
 mod kill9;
