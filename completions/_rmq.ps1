@@ -164,6 +164,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to look into (it must exist)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many messages to show at most (with --filter: matching messages)')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many messages to show at most (with --filter: matching messages)')
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Where to start reading a stream: first, last, next, an offset N, a time (2026-12-01T10:00:00Z) or an age (1h, 30m, 2D: that long ago); streams only')
             [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Show only the messages for which the jq expression EXPR is true')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
@@ -314,6 +315,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--routing-key', '--routing-key', [CompletionResultType]::ParameterName, 'Routing key for -e (default: the message''s own)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Move at most N messages')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Move at most N messages')
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Move only the messages for which this jq expression, run on the message''s JSON envelope (as printed by `rmq receive --json`), yields true; the others stay in the source, in their order')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')
@@ -371,6 +373,9 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             break
         }
         'rmq;queue-declare' {
+            [CompletionResult]::new('--max-age', '--max-age', [CompletionResultType]::ParameterName, 'Stream retention: drop segments older than AGE, a number and one unit of Y M D h m s (7D, 12h): x-max-age')
+            [CompletionResult]::new('--max-length-bytes', '--max-length-bytes', [CompletionResultType]::ParameterName, 'Stream retention: keep at most N bytes: x-max-length-bytes')
+            [CompletionResult]::new('--max-segment-size-bytes', '--max-segment-size-bytes', [CompletionResultType]::ParameterName, 'Size of a stream''s segment files: x-stream-max-segment-size-bytes')
             [CompletionResult]::new('--message-ttl', '--message-ttl', [CompletionResultType]::ParameterName, 'Discard (or dead-letter) messages older than MS milliseconds: x-message-ttl')
             [CompletionResult]::new('--max-length', '--max-length', [CompletionResultType]::ParameterName, 'Keep at most N messages; the oldest are dropped (or dead-lettered): x-max-length')
             [CompletionResult]::new('--dead-letter-exchange', '--dead-letter-exchange', [CompletionResultType]::ParameterName, 'Send rejected, expired and dropped messages to exchange X: x-dead-letter-exchange')
@@ -390,6 +395,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--durable', '--durable', [CompletionResultType]::ParameterName, 'Survive a broker restart (implied by --quorum)')
             [CompletionResult]::new('--auto-delete', '--auto-delete', [CompletionResultType]::ParameterName, 'Delete the queue when its last consumer goes away')
             [CompletionResult]::new('--quorum', '--quorum', [CompletionResultType]::ParameterName, 'A quorum queue (replicated, durable): x-queue-type=quorum')
+            [CompletionResult]::new('--stream', '--stream', [CompletionResultType]::ParameterName, 'A stream (an append-only log read from an offset, durable): x-queue-type=stream')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')

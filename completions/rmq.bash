@@ -1161,7 +1161,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__move)
-            opts="-e -k -n -q -v -h -V --from --to --exchange --routing-key --to-origin --count --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-e -k -n -q -v -h -V --from --to --exchange --routing-key --to-origin --count --filter --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1196,6 +1196,10 @@ _rmq() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1255,7 +1259,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__peek)
-            opts="-Q -n -q -v -h -V --queue --count --filter --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -n -q -v -h -V --queue --count --offset --filter --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1274,6 +1278,10 @@ _rmq() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offset)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1467,12 +1475,24 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__queue__subcmd__declare)
-            opts="-q -v -h -V --durable --auto-delete --quorum --message-ttl --max-length --dead-letter-exchange --arg --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --durable --auto-delete --quorum --stream --max-age --max-length-bytes --max-segment-size-bytes --message-ttl --max-length --dead-letter-exchange --arg --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --max-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-length-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-segment-size-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --message-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -158,6 +158,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --queue 'Queue to look into (it must exist)'
             cand -n 'How many messages to show at most (with --filter: matching messages)'
             cand --count 'How many messages to show at most (with --filter: matching messages)'
+            cand --offset 'Where to start reading a stream: first, last, next, an offset N, a time (2026-12-01T10:00:00Z) or an age (1h, 30m, 2D: that long ago); streams only'
             cand --filter 'Show only the messages for which the jq expression EXPR is true'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
@@ -304,6 +305,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --routing-key 'Routing key for -e (default: the message''s own)'
             cand -n 'Move at most N messages'
             cand --count 'Move at most N messages'
+            cand --filter 'Move only the messages for which this jq expression, run on the message''s JSON envelope (as printed by `rmq receive --json`), yields true; the others stay in the source, in their order'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
             cand --port 'Port, overriding the one in the URL'
@@ -359,6 +361,9 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --version 'Print version'
         }
         &'rmq;queue-declare'= {
+            cand --max-age 'Stream retention: drop segments older than AGE, a number and one unit of Y M D h m s (7D, 12h): x-max-age'
+            cand --max-length-bytes 'Stream retention: keep at most N bytes: x-max-length-bytes'
+            cand --max-segment-size-bytes 'Size of a stream''s segment files: x-stream-max-segment-size-bytes'
             cand --message-ttl 'Discard (or dead-letter) messages older than MS milliseconds: x-message-ttl'
             cand --max-length 'Keep at most N messages; the oldest are dropped (or dead-lettered): x-max-length'
             cand --dead-letter-exchange 'Send rejected, expired and dropped messages to exchange X: x-dead-letter-exchange'
@@ -378,6 +383,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --durable 'Survive a broker restart (implied by --quorum)'
             cand --auto-delete 'Delete the queue when its last consumer goes away'
             cand --quorum 'A quorum queue (replicated, durable): x-queue-type=quorum'
+            cand --stream 'A stream (an append-only log read from an offset, durable): x-queue-type=stream'
             cand --insecure 'Skip TLS certificate verification (prints a warning)'
             cand --json 'Machine-readable output (see each command)'
             cand -q 'Print less on stderr (no summaries or progress)'

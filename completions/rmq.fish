@@ -139,6 +139,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand receive" -s h -l help -d 'Print 
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -s V -l version -d 'Print version'
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -s Q -l queue -d 'Queue to look into (it must exist)' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -s n -l count -d 'How many messages to show at most (with --filter: matching messages)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l offset -d 'Where to start reading a stream: first, last, next, an offset N, a time (2026-12-01T10:00:00Z) or an age (1h, 30m, 2D: that long ago); streams only' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l filter -d 'Show only the messages for which the jq expression EXPR is true' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l host -d 'Host name, overriding the one in the URL' -r
@@ -245,6 +246,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand move" -l to -d 'Queue to move th
 complete -c rmq -n "__fish_rmq_using_subcommand move" -s e -l exchange -d 'Exchange to publish them to (with -k, or each message\'s own routing key)' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -s k -l routing-key -d 'Routing key for -e (default: the message\'s own)' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -s n -l count -d 'Move at most N messages' -r
+complete -c rmq -n "__fish_rmq_using_subcommand move" -l filter -d 'Move only the messages for which this jq expression, run on the message\'s JSON envelope (as printed by `rmq receive --json`), yields true; the others stay in the source, in their order' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l host -d 'Host name, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l port -d 'Port, overriding the one in the URL' -r
@@ -290,6 +292,9 @@ complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -s q -l quiet 
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l max-age -d 'Stream retention: drop segments older than AGE, a number and one unit of Y M D h m s (7D, 12h): x-max-age' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l max-length-bytes -d 'Stream retention: keep at most N bytes: x-max-length-bytes' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l max-segment-size-bytes -d 'Size of a stream\'s segment files: x-stream-max-segment-size-bytes' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l message-ttl -d 'Discard (or dead-letter) messages older than MS milliseconds: x-message-ttl' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l max-length -d 'Keep at most N messages; the oldest are dropped (or dead-lettered): x-max-length' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l dead-letter-exchange -d 'Send rejected, expired and dropped messages to exchange X: x-dead-letter-exchange' -r
@@ -309,6 +314,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l api-url -d 'Ma
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l durable -d 'Survive a broker restart (implied by --quorum)'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l auto-delete -d 'Delete the queue when its last consumer goes away'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l quorum -d 'A quorum queue (replicated, durable): x-queue-type=quorum'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l stream -d 'A stream (an append-only log read from an offset, durable): x-queue-type=stream'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l json -d 'Machine-readable output (see each command)'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'

@@ -77,6 +77,21 @@ impl StreamOffset {
     }
 }
 
+impl StreamOffset {
+    /// The consumer arguments that start a stream reader here.
+    pub fn consumer_args(&self) -> crate::amqp::Table {
+        crate::amqp::Table::from([("x-stream-offset".to_string(), self.argument())])
+    }
+}
+
+/// `--offset` given for a queue that is not a stream (exit 2, naming what it is).
+pub fn not_a_stream(queue: &str, kind: &str) -> Error {
+    Error::Usage(format!(
+        "--offset reads streams, and queue '{queue}' is a {kind} queue: drop --offset, or \
+         declare a stream (rmq queue-declare NAME --stream)"
+    ))
+}
+
 impl std::str::FromStr for StreamOffset {
     type Err = Error;
 

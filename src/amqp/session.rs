@@ -6,7 +6,7 @@ use super::consumer::ConsumerChannel;
 use super::convert::{exchange_type, queue_info, to_field_table};
 use super::errors::{Ctx, map_err};
 use super::limits::short_str;
-use super::message::{BlockedNotice, ExchangeSpec, QueueInfo, QueueSpec, Table};
+use super::message::{BlockedNotice, ExchangeSpec, QueueInfo, QueueSpec, Table, Value};
 use super::publisher::Publisher;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
@@ -121,6 +121,27 @@ impl Session {
         }) {
             Ok(info) => Ok(Some(info)),
             Err(Error::NotFound { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Is the existing queue `name` a stream? `Err(kind)` names what it is otherwise
+    /// ("classic", "quorum", "transient classic"). AMQP has no way to ask, so this declares
+    /// it again as a durable stream: the broker accepts that for a stream and names the
+    /// differing type (or durability) for anything else. Call it only for a queue known to
+    /// exist (it would create a stream otherwise). A stream whose other arguments differ is
+    /// refused on one of those, which still says the type matched.
+    pub fn stream_check(&mut self, name: &str) -> Result<std::result::Result<(), String>> {
+        let spec = QueueSpec {
+            durable: true,
+            args: Table::from([("x-queue-type".to_string(), Value::Str("stream".into()))]),
+            ..QueueSpec::default()
+        };
+        match self.queue_declare(name, &spec) {
+            Ok(_) => Ok(Ok(())),
+            Err(Error::Precondition { reason, .. }) => {
+                Ok(not_a_stream(&reason).map_or(Ok(()), Err))
+            }
             Err(other) => Err(other),
         }
     }
@@ -344,4 +365,20 @@ impl BlockedListener {
         }
         last
     }
+}
+
+/// The queue's kind when a stream re-declaration was refused for its type or durability;
+/// `None` when the broker objected to another argument (the type matched).
+fn not_a_stream(reason: &str) -> Option<String> {
+    if reason.contains("inequivalent arg 'durable'") {
+        return Some("transient classic".into());
+    }
+    if !reason.contains("inequivalent arg 'x-queue-type'") {
+        return None;
+    }
+    let current = reason.rsplit("current is ").next().unwrap_or("");
+    Some(match current.trim_matches('\'') {
+        "none" => "classic".to_string(),
+        other => other.to_string(),
+    })
 }

@@ -7,6 +7,7 @@ mod route;
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+use crate::filter::Filter;
 use crate::log;
 use crate::output::Out;
 use relay::{Relay, Tally};
@@ -18,6 +19,7 @@ Examples:
   rmq move --from orders.dlq --to-origin          # dead-letter replay: back where they died
   rmq move --from orders.dlq --to orders          # into one queue
   rmq move --from old -e events -k eu.new -n 100  # the first 100, to an exchange
+  rmq move --from orders.dlq --to-origin --filter '.headers.tenant == \"acme\"'
   rmq move --from a --to b --json | jq .moved     # the summary as JSON
 
 Output: a progress bar on a terminal; `moved N from 'Q' to ...` on stderr at the end (with
@@ -66,10 +68,17 @@ pub struct Args {
     #[arg(short = 'n', long, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
+
+    /// Move only the messages for which this jq expression, run on the message's JSON
+    /// envelope (as printed by `rmq receive --json`), yields true; the others stay in the
+    /// source, in their order
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
 }
 
 /// Run `rmq move`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let filter = args.filter.as_deref().map(Filter::parse).transpose()?;
     let dest = destination(&args)?;
     crate::amqp::check_name(&args.from)?;
     crate::signals::install(true);
@@ -83,7 +92,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let limit = args.count.map_or(source.messages.into(), |n| {
         n.min(u64::from(source.messages))
     });
-    let relay = Relay::new(&args.from, dest.clone(), u64::from(source.messages), limit);
+    let relay = Relay::new(
+        &args.from,
+        dest.clone(),
+        filter,
+        u64::from(source.messages),
+        limit,
+    );
     let (tally, result) = relay.run(&mut session);
     session.close();
     summary(&tally, &args.from, &dest, started, ctx.json());

@@ -13,6 +13,7 @@ Examples:
   rmq queue-declare orders --quorum --dead-letter-exchange orders.dlx
   rmq queue-declare cache --message-ttl 60000 --max-length 1000
   rmq queue-declare lazy --durable --arg x-queue-mode=lazy
+  rmq queue-declare events --stream --max-age 7D    # a stream: read it with rmq receive --offset
   rmq queue-declare '' --auto-delete                 # a server-named queue: prints its name
 
 Output (stdout): name, messages and consumers; a table on a terminal, a header line and a
@@ -44,8 +45,25 @@ pub struct Args {
     pub auto_delete: bool,
 
     /// A quorum queue (replicated, durable): x-queue-type=quorum
-    #[arg(long)]
+    #[arg(long, conflicts_with = "stream")]
     pub quorum: bool,
+
+    /// A stream (an append-only log read from an offset, durable): x-queue-type=stream
+    #[arg(long, conflicts_with = "auto_delete")]
+    pub stream: bool,
+
+    /// Stream retention: drop segments older than AGE, a number and one unit of Y M D h m s
+    /// (7D, 12h): x-max-age
+    #[arg(long, value_name = "AGE", requires = "stream", value_parser = parse_age)]
+    pub max_age: Option<String>,
+
+    /// Stream retention: keep at most N bytes: x-max-length-bytes
+    #[arg(long, value_name = "N", requires = "stream")]
+    pub max_length_bytes: Option<u64>,
+
+    /// Size of a stream's segment files: x-stream-max-segment-size-bytes
+    #[arg(long, value_name = "N", requires = "stream")]
+    pub max_segment_size_bytes: Option<u64>,
 
     /// Discard (or dead-letter) messages older than MS milliseconds: x-message-ttl
     #[arg(long, value_name = "MS")]
@@ -80,6 +98,28 @@ fn arguments(args: &Args) -> Result<crate::amqp::Table> {
     if args.quorum {
         set("x-queue-type", "--quorum", Value::Str("quorum".into()))?;
     }
+    if args.stream {
+        set("x-queue-type", "--stream", Value::Str("stream".into()))?;
+    }
+    if let Some(age) = &args.max_age {
+        set("x-max-age", "--max-age", Value::Str(age.clone()))?;
+    }
+    for (key, flag, n) in [
+        (
+            "x-max-length-bytes",
+            "--max-length-bytes",
+            args.max_length_bytes,
+        ),
+        (
+            "x-stream-max-segment-size-bytes",
+            "--max-segment-size-bytes",
+            args.max_segment_size_bytes,
+        ),
+    ] {
+        if let Some(n) = n {
+            set(key, flag, Value::Int(i64::try_from(n).unwrap_or(i64::MAX)))?;
+        }
+    }
     if let Some(ms) = args.message_ttl {
         set("x-message-ttl", "--message-ttl", Value::Int(i64::from(ms)))?;
     }
@@ -96,11 +136,23 @@ fn arguments(args: &Args) -> Result<crate::amqp::Table> {
     Ok(table)
 }
 
+/// A stream's `--max-age`: the age form of `--offset` (a number and one unit).
+fn parse_age(s: &str) -> std::result::Result<String, String> {
+    match crate::stream_offset::StreamOffset::parse(s) {
+        Ok(crate::stream_offset::StreamOffset::Age(a)) => Ok(a),
+        _ => Err(format!(
+            "'{s}' is not an age: a number and one unit of Y M D h m s, e.g. 7D or 12h"
+        )),
+    }
+}
+
 /// Run `rmq queue-declare`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     crate::amqp::check_name(&args.queue)?;
     let table = arguments(&args)?;
-    let quorum = matches!(table.get("x-queue-type"), Some(Value::Str(t)) if t == "quorum");
+    // Quorum queues and streams are always durable.
+    let quorum =
+        matches!(table.get("x-queue-type"), Some(Value::Str(t)) if t == "quorum" || t == "stream");
     let spec = QueueSpec {
         durable: args.durable || quorum,
         auto_delete: args.auto_delete,

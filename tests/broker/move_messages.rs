@@ -365,3 +365,46 @@ fn consumers(b: &Broker, vhost: &str) -> u64 {
         .filter_map(|l| l.trim().parse::<u64>().ok())
         .sum()
 }
+
+#[test]
+fn move_with_a_filter_leaves_the_rest_in_order_and_never_twice() {
+    let b = Broker::shared();
+    let vhost = b.vhost("move_filter");
+    let url = b.amqp_url(&vhost);
+    declare(&url, &["src"]);
+    declare(&url, &["dst"]);
+    // 600 messages: more held ones than a consumer's prefetch, so fresh consumers take over.
+    let lines: String = (0..600)
+        .map(|i| {
+            let tenant = if i % 3 == 0 { "acme" } else { "other" };
+            format!(
+                "{}\n",
+                json!({"body": i.to_string(), "headers": {"tenant": tenant}})
+            )
+        })
+        .collect();
+    send_lines(&url, "src", &lines, true);
+    let a = rmq()
+        .args(["--url", &url, "move", "--from", "src", "--to", "dst"])
+        .args(["--filter", r#".headers.tenant == "acme""#])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("moved 200") && err.contains("400 left by the filter"),
+        "{err}"
+    );
+    assert_eq!(b.queue_messages(&vhost, "dst"), 200);
+    assert_eq!(b.queue_messages(&vhost, "src"), 400);
+    let moved: Vec<String> = (0..600)
+        .filter(|i| i % 3 == 0)
+        .map(|i| i.to_string())
+        .collect();
+    let stayed: Vec<String> = (0..600)
+        .filter(|i| i % 3 != 0)
+        .map(|i| i.to_string())
+        .collect();
+    assert_eq!(bodies(&url, "dst", 200), moved);
+    assert_eq!(bodies(&url, "src", 400), stayed);
+}

@@ -18,7 +18,7 @@ fn rmq(url: &str, args: &[&str]) -> Output {
 }
 
 #[test]
-fn peek_malformed_filter_exits_2_naming_the_position_without_connecting() {
+fn malformed_filter_exits_2_naming_the_position_without_connecting() {
     // A listener that records any connection: there must be none.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -33,15 +33,20 @@ fn peek_malformed_filter_exits_2_naming_the_position_without_connecting() {
         (".a | nosuchfilter", "column 6"),
         (".a |\n| .b", "line 2, column 1"),
     ] {
-        let out = rmq(&url, &["peek", "-Q", "q", "--filter", expr]);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(2), "{expr:?}: {err}");
-        assert!(out.stdout.is_empty(), "{expr:?}");
-        assert_eq!(err.lines().count(), 1, "{expr:?}: {err}");
-        assert!(err.starts_with("rmq: error: invalid --filter"), "{err}");
-        assert!(err.contains(position), "{expr:?}: {err}");
-        let first_line = expr.lines().next().unwrap();
-        assert!(err.contains(first_line), "{expr:?} not named: {err}");
+        for cmd in [
+            &["peek", "-Q", "q"][..],
+            &["move", "--from", "a", "--to", "b"][..],
+        ] {
+            let out = rmq(&url, &[cmd, &["--filter", expr]].concat());
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert_eq!(out.status.code(), Some(2), "{expr:?}: {err}");
+            assert!(out.stdout.is_empty(), "{expr:?}");
+            assert_eq!(err.lines().count(), 1, "{expr:?}: {err}");
+            assert!(err.starts_with("rmq: error: invalid --filter"), "{err}");
+            assert!(err.contains(position), "{expr:?}: {err}");
+            let first_line = expr.lines().next().unwrap();
+            assert!(err.contains(first_line), "{expr:?} not named: {err}");
+        }
     }
     assert!(
         listener.accept().is_err(),

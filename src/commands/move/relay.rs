@@ -10,8 +10,9 @@ use crate::amqp::{
 };
 use crate::confirm::ConfirmWindow;
 use crate::error::{Error, Result};
+use crate::filter::Filter;
 use crate::progress::Progress;
-use crate::signals;
+use crate::{envelope, signals};
 use std::time::{Duration, Instant};
 
 /// The source's prefetch: unconfirmed copies at most.
@@ -52,6 +53,7 @@ struct InFlight {
 pub struct Relay {
     from: String,
     dest: Destination,
+    filter: Option<Filter>,
     /// Messages the source held at the start: no more are taken.
     depth: u64,
     /// Messages to move at most.
@@ -66,10 +68,17 @@ pub struct Relay {
 
 impl Relay {
     /// A relay from `from` to `dest`.
-    pub fn new(from: &str, dest: Destination, depth: u64, limit: u64) -> Relay {
+    pub fn new(
+        from: &str,
+        dest: Destination,
+        filter: Option<Filter>,
+        depth: u64,
+        limit: u64,
+    ) -> Relay {
         Relay {
             from: from.to_string(),
             dest,
+            filter,
             depth,
             limit,
             tally: Tally::default(),
@@ -197,6 +206,13 @@ impl Relay {
 
     /// Publish a delivery's message to its route, or hold it in the source.
     fn handle(&mut self, publisher: &mut Publisher, d: Delivery) -> Result<()> {
+        if let Some(f) = &self.filter
+            && !f.matches(&envelope::to_json(&d))?
+        {
+            self.tally.filtered += 1;
+            self.hold();
+            return Ok(());
+        }
         let Some(route) = self.dest.route(&d) else {
             self.tally.skipped += 1;
             self.hold();
