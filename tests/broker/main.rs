@@ -22,6 +22,7 @@ mod perf;
 mod restart;
 mod secrets;
 mod send_receive;
+mod streams;
 mod tls;
 mod tutorials;
 mod vhost_in_errors;
