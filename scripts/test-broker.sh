@@ -82,7 +82,7 @@ log.file.level = info
 disk_free_limit.absolute = 1MB
 collect_statistics_interval = 500
 EOF
-    echo '[rabbitmq_management].' >"$DIR/enabled_plugins"
+    echo '[rabbitmq_management,rabbitmq_shovel].' >"$DIR/enabled_plugins"
     echo '# intentionally empty: /etc/rabbitmq/rabbitmq-env.conf is not read' >"$DIR/rabbitmq-env.conf"
     if [ ! -f "$DIR/home/.erlang.cookie" ]; then
         (umask 077 && head -c 4096 /dev/urandom | LC_ALL=C tr -dc 'A-Z' | cut -c1-20 | tr -d '\n' >"$DIR/home/.erlang.cookie")
