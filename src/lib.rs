@@ -1,4 +1,8 @@
 //! rmq: produce, consume and administer RabbitMQ queues from the shell.
+//!
+//! This file holds the module list and the process's path: parse, run, report the error and
+//! return the exit code (ARCHITECTURE.md). No command logic lives here (that is `commands/`),
+//! and nothing here prints except through `log` (and clap's own help and errors).
 
 pub mod amqp;
 pub mod cli;
@@ -53,6 +57,10 @@ pub fn main() -> u8 {
             return error::EXIT_USAGE;
         }
         Err(e) => {
+            let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+            if let Some(usage) = cli::negative_number_error(&args, &e) {
+                return report(&usage);
+            }
             let code = if e.use_stderr() {
                 error::EXIT_USAGE
             } else {

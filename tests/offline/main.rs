@@ -1,6 +1,10 @@
 //! Tests that need no broker: generated files, help, usage errors, the exit-code table.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod bad_input;
 mod generated;
+mod negative_numbers;
 mod props;
 mod usage;
