@@ -142,7 +142,7 @@ fn pipe_state() -> PipeState {
 // Listings (list-queues, list-exchanges, list-bindings, queue-declare)
 // ---------------------------------------------------------------------------------------------
 
-/// How a listing is shown (CLI.md, "Listing output").
+/// How a listing is shown (README, "Administration": a table, TSV or JSON).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListFormat {
     /// A table for people: stdout is a terminal.
