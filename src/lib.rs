@@ -1,8 +1,6 @@
-//! rmq: produce, consume and administer RabbitMQ queues from the shell.
-//!
-//! This file holds the module list and the process's path: parse, run, report the error and
-//! return the exit code (ARCHITECTURE.md). No command logic lives here (that is `commands/`),
-//! and nothing here prints except through `log` (and clap's own help and errors).
+//! rmq: produce, consume and administer RabbitMQ queues from the shell. This file holds the
+//! module list and the process's path (parse, run, report, exit code: ARCHITECTURE.md); no
+//! command logic (that is `commands/`), and no printing except through `log` and clap's own.
 
 pub mod amqp;
 pub mod cli;
