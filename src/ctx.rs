@@ -1,4 +1,6 @@
-//! What every command gets: the global options, and lazy ways to reach the broker.
+//! What every command gets: the global options, and lazy ways to reach the broker (AMQP
+//! through `amqp`, HTTP through `mgmt.rs`). Nothing connects until a command asks; no
+//! command logic or printing lives here.
 
 use crate::amqp::{ConnectOptions, Session};
 use crate::cli::GlobalOpts;
@@ -6,7 +8,8 @@ use crate::endpoint::{DEFAULT_URL, Endpoint};
 use crate::error::{Error, Result};
 use std::time::Duration;
 
-/// The queue `send`, `receive`, `worker` and `peek` use without `-Q`/`-e` (CLI.md).
+/// The queue `send`, `receive`, `worker` and `peek` use without `-Q`/`-e` (README,
+/// "Connecting": "Default queue").
 pub const DEFAULT_QUEUE: &str = "task_queue";
 
 /// Shared state for a command run. Nothing here touches the network until asked.

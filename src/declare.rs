@@ -1,5 +1,6 @@
-//! "Declaring on the way" (CLI.md): use what exists, declare what does not, and fail (exit 6)
-//! only when a flag the user gave contradicts the existing object.
+//! "Declaring on the way" (README, "Connecting"): use what exists, declare what does not, and
+//! fail (exit 6) only when a flag the user gave contradicts the existing object. Exact
+//! declarations (`queue-declare`, `exchange-declare`) are not here; nothing here prints.
 
 use crate::amqp::{ExchangeKind, ExchangeSpec, QueueInfo, QueueSpec, Session, Table};
 use crate::error::{Error, Result};

@@ -1,6 +1,7 @@
-//! The one error type of rmq, and the one place that maps failures to exit codes.
+//! The one error type of rmq, and the one place that maps failures to exit codes (and the
+//! exit-code table the README and man page show). It never prints: `lib::report` does, through
+//! `log.rs`; errors from amiquip and the HTTP client are mapped in `amqp` and `mgmt.rs`.
 
-use std::fmt;
 use std::io;
 
 /// Exit status: success.
@@ -53,13 +54,16 @@ pub const EXIT_TABLE: &[(u8, &str)] = &[
 ];
 
 /// Every failure rmq can report. `Display` is the one-line message; `hint` the fix.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad flags or values.
+    #[error("{0}")]
     Usage(String),
     /// A destructive command without `--yes` and no terminal to ask on.
+    #[error("{0} is destructive and needs confirmation")]
     ConfirmationRequired(String),
     /// The broker (or API) could not be reached.
+    #[error("cannot reach {target}: {reason}")]
     Unreachable {
         /// What we tried to reach (a redacted URL).
         target: String,
@@ -69,6 +73,7 @@ pub enum Error {
         hint: String,
     },
     /// An established connection was lost.
+    #[error("connection lost: {reason}{}", confirmed_note(*.confirmed))]
     ConnectionLost {
         /// What the broker or the OS said.
         reason: String,
@@ -76,6 +81,7 @@ pub enum Error {
         confirmed: Option<u64>,
     },
     /// Authentication or authorisation refused.
+    #[error("access refused to {what}: {reason}")]
     AccessRefused {
         /// What was refused.
         what: String,
@@ -85,6 +91,7 @@ pub enum Error {
         hint: String,
     },
     /// Queue, exchange or vhost not found.
+    #[error("{what} not found: {reason}")]
     NotFound {
         /// The missing object.
         what: String,
@@ -94,6 +101,7 @@ pub enum Error {
         hint: String,
     },
     /// Declared with different arguments, queue not empty or in use, exclusive queue locked.
+    #[error("{what}: {reason}")]
     Precondition {
         /// The object.
         what: String,
@@ -103,22 +111,36 @@ pub enum Error {
         hint: String,
     },
     /// Messages returned unroutable with `--strict`.
+    #[error("{returned} message(s) returned as unroutable (no queue bound for the routing key)")]
     Unroutable {
         /// How many were returned.
         returned: u64,
     },
+    /// `move`: messages the destination returned as unroutable, left in the source.
+    #[error("{stayed} message(s) stayed in '{queue}': the destination could not route them")]
+    Stayed {
+        /// How many stayed.
+        stayed: u64,
+        /// The source queue.
+        queue: String,
+    },
     /// Messages nacked by the broker.
+    #[error("{nacked} message(s) nacked by the broker")]
     Nacked {
         /// How many were nacked.
         nacked: u64,
     },
     /// A wait ran out.
+    #[error("timed out: {0}")]
     Timeout(String),
     /// Interrupted by the user before the job was done.
+    #[error("interrupted: {0}")]
     Interrupted(String),
     /// Bad input data (a stdin line, a file).
+    #[error("{0}")]
     Input(String),
     /// Local I/O error (stdout, stdin, files).
+    #[error("{context}: {source}")]
     Io {
         /// What we were doing.
         context: String,
@@ -126,14 +148,23 @@ pub enum Error {
         source: io::Error,
     },
     /// Anything else, with the broker's or library's words.
+    #[error("{0}")]
     Other(String),
+}
+
+/// The end of a lost connection's message: how many were confirmed, when that is known.
+fn confirmed_note(confirmed: Option<u64>) -> String {
+    confirmed
+        .map(|n| format!(" (confirmed {n})"))
+        .unwrap_or_default()
 }
 
 /// Result with rmq's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// The exit code for this error (CLI.md, "Exit codes"). Exhaustive on purpose.
+    /// The exit code for this error (README, "Exit codes"). Exhaustive on purpose: a new
+    /// variant must choose its code.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::ConfirmationRequired(_) => EXIT_USAGE,
@@ -141,7 +172,9 @@ impl Error {
             Error::AccessRefused { .. } => EXIT_ACCESS,
             Error::NotFound { .. } => EXIT_NOT_FOUND,
             Error::Precondition { .. } => EXIT_PRECONDITION,
-            Error::Unroutable { .. } | Error::Nacked { .. } => EXIT_UNROUTABLE,
+            Error::Unroutable { .. } | Error::Stayed { .. } | Error::Nacked { .. } => {
+                EXIT_UNROUTABLE
+            }
             Error::Timeout(_) => EXIT_TIMEOUT,
             Error::Interrupted(_) => EXIT_INTERRUPTED,
             Error::Input(_) | Error::Io { .. } | Error::Other(_) => EXIT_OTHER,
@@ -162,6 +195,9 @@ impl Error {
                 "bind a queue to the exchange with that routing key (rmq bind), or drop --strict"
                     .to_string()
             }
+            Error::Stayed { .. } => "bind a queue for their routing key at the destination \
+                                     (rmq bind), then move them again"
+                .to_string(),
             Error::ConnectionLost {
                 confirmed: Some(n), ..
             } => format!("confirmed {n}: resume from input line {}", n + 1),
@@ -184,39 +220,6 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(m) | Error::Input(m) | Error::Other(m) => write!(f, "{m}"),
-            Error::ConfirmationRequired(what) => {
-                write!(f, "{what} is destructive and needs confirmation")
-            }
-            Error::Unreachable { target, reason, .. } => {
-                write!(f, "cannot reach {target}: {reason}")
-            }
-            Error::ConnectionLost { reason, confirmed } => match confirmed {
-                Some(n) => write!(f, "connection lost: {reason} (confirmed {n})"),
-                None => write!(f, "connection lost: {reason}"),
-            },
-            Error::AccessRefused { what, reason, .. } => {
-                write!(f, "access refused to {what}: {reason}")
-            }
-            Error::NotFound { what, reason, .. } => write!(f, "{what} not found: {reason}"),
-            Error::Precondition { what, reason, .. } => write!(f, "{what}: {reason}"),
-            Error::Unroutable { returned } => write!(
-                f,
-                "{returned} message(s) returned as unroutable (no queue bound for the routing key)"
-            ),
-            Error::Nacked { nacked } => write!(f, "{nacked} message(s) nacked by the broker"),
-            Error::Timeout(m) => write!(f, "timed out: {m}"),
-            Error::Interrupted(m) => write!(f, "interrupted: {m}"),
-            Error::Io { context, source } => write!(f, "{context}: {source}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +231,90 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), EXIT_TABLE.len());
         assert_eq!(codes, (0..=8).collect::<Vec<u8>>());
+    }
+
+    #[test]
+    fn every_message_reads_as_documented() {
+        let s = |t: &str| t.to_string();
+        let cases = [
+            (Error::Usage(s("bad flag")), "bad flag"),
+            (
+                Error::ConfirmationRequired(s("queue-purge 'q'")),
+                "queue-purge 'q' is destructive and needs confirmation",
+            ),
+            (
+                Error::Unreachable {
+                    target: s("amqp://h:1/%2F"),
+                    reason: s("refused"),
+                    hint: s("h"),
+                },
+                "cannot reach amqp://h:1/%2F: refused",
+            ),
+            (
+                Error::ConnectionLost {
+                    reason: s("reset"),
+                    confirmed: Some(7),
+                },
+                "connection lost: reset (confirmed 7)",
+            ),
+            (
+                Error::ConnectionLost {
+                    reason: s("reset"),
+                    confirmed: None,
+                },
+                "connection lost: reset",
+            ),
+            (
+                Error::AccessRefused {
+                    what: s("vhost 'v'"),
+                    reason: s("no"),
+                    hint: s("h"),
+                },
+                "access refused to vhost 'v': no",
+            ),
+            (
+                Error::NotFound {
+                    what: s("queue 'q'"),
+                    reason: s("gone"),
+                    hint: s("h"),
+                },
+                "queue 'q' not found: gone",
+            ),
+            (
+                Error::Precondition {
+                    what: s("queue 'q'"),
+                    reason: s("durable differs"),
+                    hint: s("h"),
+                },
+                "queue 'q': durable differs",
+            ),
+            (
+                Error::Unroutable { returned: 2 },
+                "2 message(s) returned as unroutable (no queue bound for the routing key)",
+            ),
+            (
+                Error::Stayed {
+                    stayed: 4,
+                    queue: "q".into(),
+                },
+                "4 message(s) stayed in 'q': the destination could not route them",
+            ),
+            (
+                Error::Nacked { nacked: 3 },
+                "3 message(s) nacked by the broker",
+            ),
+            (Error::Timeout(s("no reply")), "timed out: no reply"),
+            (Error::Interrupted(s("stop")), "interrupted: stop"),
+            (Error::Input(s("line 3: bad")), "line 3: bad"),
+            (
+                Error::io("reading x", io::Error::other("boom")),
+                "reading x: boom",
+            ),
+            (Error::Other(s("else")), "else"),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.to_string(), want, "{e:?}");
+        }
     }
 
     #[test]

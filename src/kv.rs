@@ -1,22 +1,27 @@
-//! `k=v` arguments (`-H`, `--arg`, `--header`): integers and true/false become typed values.
+//! `k=v` arguments (`-H`, `--arg`, `--header`): integers and true/false become typed values;
+//! also [`shorten`], the one way rmq cuts a long value for an error message. Nothing here
+//! talks to the broker or prints: parse errors go back to clap as values.
 
 use crate::amqp::{Table, Value};
 
 /// Longest header/argument name the broker accepts (an AMQP short string).
 const MAX_KEY: usize = 255;
 
+/// How much of a bad `k=v` argument an error message repeats.
+const SHOWN: usize = 60;
+
 /// Parse one `k=v` into a typed pair (clap value parser).
 pub fn parse_kv(s: &str) -> Result<(String, Value), String> {
     let (k, v) = s
         .split_once('=')
-        .ok_or_else(|| format!("expected key=value, got '{}'", shorten(s)))?;
+        .ok_or_else(|| format!("expected key=value, got '{}'", shorten(s, SHOWN)))?;
     if k.is_empty() {
-        return Err(format!("empty key in '{}'", shorten(s)));
+        return Err(format!("empty key in '{}'", shorten(s, SHOWN)));
     }
     if k.len() > MAX_KEY {
         return Err(format!(
             "key longer than {MAX_KEY} bytes in '{}'",
-            shorten(s)
+            shorten(s, SHOWN)
         ));
     }
     Ok((k.to_string(), typed(v)))
@@ -73,15 +78,14 @@ pub fn table(pairs: &[(String, Value)]) -> Table {
     pairs.iter().cloned().collect()
 }
 
-fn shorten(s: &str) -> String {
-    if s.len() <= 60 {
-        return s.to_string();
+/// `s` as it is when it has at most `max` bytes, else its first `max` bytes (less, to end on
+/// a character) and `...`: error messages never repeat a 100 KB argument in full.
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        s.to_string()
+    } else {
+        format!("{}...", &s[..s.floor_char_boundary(max)])
     }
-    let mut end = 60;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &s[..end])
 }
 
 #[cfg(test)]
@@ -94,6 +98,17 @@ mod tests {
         assert_eq!(parse_kv("a=true").unwrap().1, Value::Bool(true));
         assert_eq!(parse_kv("a=x=y").unwrap().1, Value::Str("x=y".into()));
         assert_eq!(parse_kv("a=").unwrap().1, Value::Str(String::new()));
+    }
+
+    #[test]
+    fn shorten_cuts_on_a_character_and_marks_the_cut() {
+        assert_eq!(shorten("short", 60), "short");
+        assert_eq!(shorten(&"a".repeat(60), 60), "a".repeat(60));
+        assert_eq!(
+            shorten(&"a".repeat(61), 60),
+            format!("{}...", "a".repeat(60))
+        );
+        assert_eq!(shorten("ééé", 3), "é...");
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! rmq: produce, consume and administer RabbitMQ queues from the shell.
+//! rmq: produce, consume and administer RabbitMQ queues from the shell. This file holds the
+//! module list and the process's path (parse, run, report, exit code: ARCHITECTURE.md); no
+//! command logic (that is `commands/`), and no printing except through `log` and clap's own.
 
 pub mod amqp;
 pub mod backoff;
@@ -29,12 +31,9 @@ use error::Error;
 /// amiquip builds each message's frames in a fresh buffer of about the body's size, which its
 /// I/O thread frees once written. glibc serves blocks over 128 KiB with mmap (raising that
 /// threshold after each free, up to 32 MiB) and trims the heap after a free, so every 1 MiB
-/// message paid ~110 page faults and an munmap: 300 persistent 1 MiB messages took
-/// 0.30-0.38 s CPU (two thirds in the kernel, 34-36k page faults) against 0.16-0.24 s and
-/// 2.4-2.8k faults with these fixed thresholds, at 3-4 MB more peak RSS (13 against 9.4 MB).
-/// Blocks of 4 MiB and more are still mmapped and a free top of over 8 MiB is trimmed, so a
-/// long-running `receive` or `worker` gives a large message's memory back: idle after a
-/// 20 MB message and fifty of 1 MiB, 6.5 MB resident against glibc's default 11.7 MB.
+/// message paid page faults and an munmap. Blocks of 4 MiB and more are still mmapped and a
+/// free top of over 8 MiB is trimmed, so a long-running `receive` or `worker` gives a large
+/// message's memory back. The figures are in README, "Performance" (W5).
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets two of malloc's thresholds; it is called before any thread.
@@ -57,6 +56,10 @@ pub fn main() -> u8 {
             return error::EXIT_USAGE;
         }
         Err(e) => {
+            let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+            if let Some(usage) = cli::negative_number_error(&args, &e) {
+                return report(&usage);
+            }
             let code = if e.use_stderr() {
                 error::EXIT_USAGE
             } else {

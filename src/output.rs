@@ -1,4 +1,6 @@
 //! Standard output: buffered, flushed before acks, with a closed pipe reported as such.
+//! Every byte of data rmq prints goes through [`Out`]; messages for people (notes, warnings,
+//! errors) never come here: they go to stderr through `log.rs`.
 //!
 //! When stdout is a pipe, a message only counts as printed once the reader has taken it out
 //! of the pipe (`rmq receive | head -1` must consume one message, not a pipe-buffer full).
@@ -39,6 +41,11 @@ impl Out {
             .write_all(bytes)
             .and_then(|()| self.w.write_all(b"\n"))
             .map_err(stdout_err)
+    }
+
+    /// Write bytes as they are (a generated file: the man page, a completion script).
+    pub fn bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.w.write_all(bytes).map_err(stdout_err)
     }
 
     /// Write a string followed by a newline.
@@ -135,7 +142,7 @@ fn pipe_state() -> PipeState {
 // Listings (list-queues, list-exchanges, list-bindings, queue-declare)
 // ---------------------------------------------------------------------------------------------
 
-/// How a listing is shown (CLI.md, "Listing output").
+/// How a listing is shown (README, "Administration": a table, TSV or JSON).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListFormat {
     /// A table for people: stdout is a terminal.

@@ -1,9 +1,10 @@
 //! Maps amiquip errors and broker close codes to our Error, naming the object and a fix.
 //! Never uses amiquip's Display for variants that carry a URL (they print the password).
 
-use super::limits::{short_str, shorten};
+use super::limits::short_str;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::kv::shorten;
 use std::io;
 
 /// What an operation was about, for error messages.

@@ -3,6 +3,7 @@
 
 use super::message::{Message, Table, Value};
 use crate::error::{Error, Result};
+use crate::kv::shorten;
 
 /// Longest AMQP short string: queue, exchange and vhost names, routing keys, header names,
 /// most properties.
@@ -25,14 +26,6 @@ fn check_short(what: &str, s: &str) -> std::result::Result<(), String> {
         ))
     } else {
         Ok(())
-    }
-}
-
-pub(super) fn shorten(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        s.to_string()
-    } else {
-        format!("{}...", &s[..s.floor_char_boundary(max)])
     }
 }
 

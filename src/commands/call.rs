@@ -1,4 +1,6 @@
-//! `rmq call`: the RPC client of tutorial 6, over direct reply-to.
+//! `rmq call`: the RPC client of tutorial 6, over direct reply-to: its options, publishing
+//! one request and waiting for the reply with its correlation id. Broker access goes through
+//! `amqp` (never amiquip itself), output through `output::Out`, messages through `log`.
 
 use crate::amqp::{Event, Message, Properties, Returned, Value};
 use crate::ctx::Ctx;
@@ -209,30 +211,9 @@ fn unroutable(r: &Returned, target: &str) -> Error {
     }
 }
 
-/// A random correlation id in the UUID v4 format (what pika's tutorial client uses).
+/// A random correlation id: a UUID v4, as pika's tutorial client uses.
 fn fresh_id() -> String {
-    let mut b = [0u8; 16];
-    let random = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
-        .is_ok();
-    if !random {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        b = (t ^ (u128::from(std::process::id()) << 96)).to_le_bytes();
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
-//! `rmq completions SHELL`: print a shell completion script.
+//! `rmq completions SHELL`: generate a shell completion script from the clap definition.
+//! It writes only through `output::Out`; the checked-in copies in `completions/` are made by
+//! `scripts/regen.sh`, never edited by hand.
 
 use crate::cli::Cli;
 use crate::ctx::Ctx;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::output::Out;
 use clap::CommandFactory;
 use clap_complete::Shell;
 
@@ -28,9 +31,7 @@ pub fn script(shell: Shell) -> Vec<u8> {
 
 /// Run `rmq completions`.
 pub fn run(args: Args, _ctx: &Ctx) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(&script(args.shell))
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::io("writing to stdout", e))
+    let mut out = Out::new();
+    out.bytes(&script(args.shell))?;
+    out.flush()
 }

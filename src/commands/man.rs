@@ -1,8 +1,11 @@
-//! `rmq man`: print the man page (roff), one page with every subcommand.
+//! `rmq man`: render the man page (roff), one page with every subcommand, from the clap
+//! definition plus the exit-code and environment tables. It writes only through `output::Out`
+//! and holds no option of its own beyond what clap already knows.
 
 use crate::cli::Cli;
 use crate::ctx::Ctx;
 use crate::error::{EXIT_TABLE, Error, Result};
+use crate::output::Out;
 use clap::CommandFactory;
 use clap_mangen::Man;
 
@@ -77,10 +80,8 @@ fn escape(s: &str) -> String {
 
 /// Run `rmq man`.
 pub fn run(_args: Args, _ctx: &Ctx) -> Result<()> {
-    use std::io::Write;
     let page = page()?;
-    let mut out = std::io::stdout().lock();
-    out.write_all(&page)
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::io("writing to stdout", e))
+    let mut out = Out::new();
+    out.bytes(&page)?;
+    out.flush()
 }

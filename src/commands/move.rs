@@ -200,12 +200,9 @@ fn outcome(t: &Tally, from: &str) -> Result<()> {
         )));
     }
     if t.unroutable > 0 {
-        log::warn(&format!(
-            "{} message(s) stayed in '{from}': the destination could not route them",
-            t.unroutable
-        ));
-        return Err(Error::Unroutable {
-            returned: t.unroutable,
+        return Err(Error::Stayed {
+            stayed: t.unroutable,
+            queue: from.to_string(),
         });
     }
     if t.nacked > 0 {
