@@ -3,6 +3,14 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod broker;
+mod cluster;
+mod external;
+mod lifetime;
+mod node;
+mod ports;
+mod process;
+mod query;
+pub mod tls;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -10,7 +18,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[allow(unused_imports)] // re-exports for the test modules; not every binary uses all
-pub use broker::{Broker, pct_encode, run_with_timeout};
+pub use broker::{Broker, pct_encode};
+#[allow(unused_imports)]
+pub use process::run_with_timeout;
 
 /// Default limit for one `rmq` run through [`rmq()`]: no test can hang on it.
 pub const RMQ_TIMEOUT: Duration = Duration::from_secs(60);
