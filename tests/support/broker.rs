@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde_json::json;
 
 use super::external::{external_from_env, external_url};
@@ -271,36 +272,29 @@ pub(super) fn launch_with(shared: bool, extra: &Extra) -> Result<Broker, String>
     ))
 }
 
+/// RFC 3986 unreserved characters: the only ones [`pct_encode`] leaves as they are.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes everything but RFC 3986 unreserved characters, with lowercase hex
 /// (`/` → `%2f`), for vhost and object names in AMQP URLs and API paths.
 pub fn pct_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02x}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, UNRESERVED)
+        .map(|piece| {
+            // the crate writes `%2F`; keep the lowercase hex the URLs have always had
+            if piece.starts_with('%') {
+                piece.to_ascii_lowercase()
+            } else {
+                piece.to_string()
+            }
+        })
+        .collect()
 }
 
+/// Decodes `%XX` escapes (either case); a `%` not followed by two hex digits stays as it is.
 pub(super) fn pct_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
