@@ -1,8 +1,8 @@
 //! What a person at a terminal sees: the confirmation prompt of destructive commands and the
 //! listing table. Runs `rmq` inside tmux (a private server per test); skips with a note when
-//! tmux is not installed.
+//! tmux is not installed (`SKIPPED:` line; a failure with RMQ_TEST_STRICT=1).
 
-use crate::support::{Broker, rmq, rmq_bin, test_home, unique_name, wait_until};
+use crate::support::{Broker, rmq, rmq_bin, skip, test_home, unique_name, wait_until};
 use std::process::Command;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ impl Tmux {
             .output()
             .is_ok_and(|o| o.status.success());
         if !have {
-            eprintln!("note: tmux is not installed; skipping this terminal test");
+            skip("tmux is not installed (apt-get install tmux)");
             return None;
         }
         let socket = unique_name("rmq-tty");

@@ -1,7 +1,7 @@
 //! `rmq call` (tutorial 6's RPC client) against `rmq worker` and against the pika tutorial's
 //! server and client (`tests/fixtures/rpc_*.py`, skipped when pika is not importable).
 
-use crate::support::{rmq, run_with_timeout};
+use crate::support::{rmq, run_with_timeout, skip};
 use crate::worker::{WAIT, setup, stop, worker};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -17,18 +17,22 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// True when `python3 -c 'import pika'` works; otherwise says why the test is skipped.
-fn pika_available(test: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pika"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("note: {test} skipped: python3 cannot import pika (pip install pika)");
+/// A Python that can `import pika`: `python3` from PATH, else the system's `/usr/bin/python3`
+/// (where Debian's python3-pika goes when PATH has another Python first). When there is none,
+/// says why the test is skipped ([`skip`]: a failure with `RMQ_TEST_STRICT=1`).
+fn python_with_pika() -> Option<&'static str> {
+    let found = ["python3", "/usr/bin/python3"].into_iter().find(|python| {
+        Command::new(python)
+            .args(["-c", "import pika"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        skip("python3 cannot import pika (apt-get install python3-pika, or pip install pika)");
     }
-    ok
+    found
 }
 
 #[test]
@@ -144,11 +148,11 @@ fn call_unroutable_request_fails_at_once() {
 
 #[test]
 fn call_against_the_pika_tutorial_rpc_server() {
-    if !pika_available("call_against_the_pika_tutorial_rpc_server") {
+    let Some(python) = python_with_pika() else {
         return;
-    }
+    };
     let (_, _, url) = setup("rpc-pika-server");
-    let mut server = Command::new("python3")
+    let mut server = Command::new(python)
         .arg(fixture("rpc_server.py"))
         .args([&url, "rpc_queue", "1"])
         .stdout(Stdio::null())
@@ -184,13 +188,13 @@ fn call_against_the_pika_tutorial_rpc_server() {
 
 #[test]
 fn pika_tutorial_rpc_client_against_rmq_worker() {
-    if !pika_available("pika_tutorial_rpc_client_against_rmq_worker") {
+    let Some(python) = python_with_pika() else {
         return;
-    }
+    };
     let (_, _, url) = setup("rpc-pika-client");
     let w = worker(&url, &["-Q", "rpc_queue", "--exec", FIB]);
     let out = run_with_timeout(
-        Command::new("python3")
+        Command::new(python)
             .arg(fixture("rpc_client.py"))
             .args([&url, "rpc_queue", "30"]),
         WAIT,

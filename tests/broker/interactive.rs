@@ -66,7 +66,7 @@ fn interactive_send_prompts_sends_each_line_and_switches_routing_key() {
         done.display()
     );
     let Some(t) = Tmux::start(&cmd) else {
-        eprintln!("skipped: tmux is not available");
+        crate::support::skip("tmux is not available (apt-get install tmux)");
         return;
     };
     let wait = |what: &str, text: &str| {

@@ -76,10 +76,10 @@ impl Broker {
 
     /// A node of its own, for tests that stop, kill or restart the broker. It is killed when
     /// dropped (also when the test panics). `None` when `RMQ_TEST_URL` points the tests at an
-    /// external broker: the caller should return early (a message is printed).
+    /// external broker: the caller should return early ([`super::skip`] was called).
     pub fn dedicated() -> Option<Broker> {
         if external_url().is_some() {
-            eprintln!("skipping: a dedicated broker is needed, but RMQ_TEST_URL is set");
+            super::skip("a dedicated broker is needed, but RMQ_TEST_URL is set");
             return None;
         }
         match launch(false) {
@@ -96,7 +96,7 @@ impl Broker {
     /// the plain TCP listener is not configured.
     pub fn dedicated_with(extra_conf: &str, extra_plugins: &[&str]) -> Option<Broker> {
         if external_url().is_some() {
-            eprintln!("skipping: a dedicated broker is needed, but RMQ_TEST_URL is set");
+            super::skip("a dedicated broker is needed, but RMQ_TEST_URL is set");
             return None;
         }
         let extra = Extra {

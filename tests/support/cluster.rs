@@ -12,7 +12,7 @@ impl Broker {
     /// out of the default run. `None` when `RMQ_TEST_URL` is set.
     pub fn dedicated_cluster(n: usize) -> Option<Vec<Broker>> {
         if external_url().is_some() {
-            eprintln!("skipping: a dedicated cluster is needed, but RMQ_TEST_URL is set");
+            super::skip("a dedicated cluster is needed, but RMQ_TEST_URL is set");
             return None;
         }
         let cookie: String = (0..20)

@@ -91,6 +91,27 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{n}-{t}", std::process::id())
 }
 
+/// True when `RMQ_TEST_STRICT=1`: then a test that cannot run what it is meant to fails
+/// instead of skipping (scripts/test.sh sets it).
+pub fn strict() -> bool {
+    std::env::var("RMQ_TEST_STRICT").as_deref() == Ok("1")
+}
+
+/// Says that the running test skips what it is meant to run, and why: prints
+/// `SKIPPED: <test>: <reason>` on stderr, or panics with that line when [`strict`]. The
+/// caller returns right after. The line goes to the process's stderr directly, past the
+/// test harness's output capture, so it shows in a plain `cargo test` run too.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("<unnamed test>");
+    let line = format!("SKIPPED: {test}: {reason}");
+    if strict() {
+        panic!("{line} (RMQ_TEST_STRICT=1 turns a skip into a failure)");
+    }
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// Polls `condition` every 50 ms until it is true; panics with `what` after `timeout`.
 pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;

@@ -39,7 +39,7 @@ impl Pki {
     /// A CA and two certificates it signs. None when openssl is missing.
     pub fn make() -> Option<Pki> {
         if Command::new("openssl").arg("version").output().is_err() {
-            eprintln!("skipped: no openssl");
+            super::skip("openssl is not installed (apt-get install openssl)");
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
