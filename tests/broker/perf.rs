@@ -128,15 +128,3 @@ fn perf_prints_a_line_per_second_and_ctrl_c_prints_the_summary() {
     let err = p.stderr();
     assert!(err.contains("msg/s") && err.contains("p95"), "{err}");
 }
-
-#[test]
-fn perf_with_nothing_to_do_is_a_usage_error() {
-    rmq()
-        .args(["--url", "amqp://127.0.0.1:1/", "perf", "-x", "0", "-y", "0"])
-        .assert()
-        .code(2);
-    rmq()
-        .args(["--url", "amqp://127.0.0.1:1/", "perf", "--size", "4"])
-        .assert()
-        .code(2);
-}

@@ -1,13 +1,12 @@
 //! Usage errors and help need no broker and never touch the network.
 
-use std::process::Command;
+use crate::support;
 
+/// `rmq ARGS` (hermetic, bounded: `support::rmq()`) with `RMQ_URL` at a port nothing listens
+/// on: usage errors must come before any connect.
 fn rmq(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rmq"))
+    support::rmq()
         .args(args)
-        .env_remove("RMQ_URL")
-        .env_remove("AMQP_URL")
-        // A port nothing listens on: usage errors must come before any connect.
         .env("RMQ_URL", "amqp://127.0.0.1:1/")
         .output()
         .unwrap()
@@ -65,7 +64,7 @@ fn non_utf8_body_argument_is_accepted_as_bytes() {
     use std::os::unix::ffi::OsStrExt;
     let arg = std::ffi::OsStr::from_bytes(b"\xff\xfe");
     // It gets as far as connecting (exit 3 on the dead port), not a usage error or panic.
-    let out = Command::new(env!("CARGO_BIN_EXE_rmq"))
+    let out = support::rmq()
         .env("RMQ_URL", "amqp://127.0.0.1:1/")
         .arg("send")
         .arg(arg)

@@ -295,6 +295,6 @@ pub fn pct_encode(s: &str) -> String {
 }
 
 /// Decodes `%XX` escapes (either case); a `%` not followed by two hex digits stays as it is.
-pub(super) fn pct_decode(s: &str) -> String {
+pub(crate) fn pct_decode(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
 }

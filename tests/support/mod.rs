@@ -9,7 +9,7 @@ mod lifetime;
 mod node;
 mod ports;
 mod process;
-mod query;
+pub mod query;
 pub mod tls;
 
 use std::ffi::OsString;
@@ -36,6 +36,11 @@ pub fn rmq() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::from_std(rmq_std());
     cmd.timeout(RMQ_TIMEOUT);
     cmd
+}
+
+/// The stderr of a finished `rmq` run, as text (for assertions about its messages).
+pub fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }
 
 /// `rmq` as a plain `std::process::Command`, for children the test drives itself (Ctrl-C,

@@ -155,7 +155,7 @@ impl Broker {
     }
 }
 
-pub(super) fn api_path(path: &str) -> String {
+pub(crate) fn api_path(path: &str) -> String {
     let path = path.trim_start_matches('/');
     if path.starts_with("api/") {
         format!("/{path}")
@@ -209,24 +209,6 @@ pub(super) fn http(
 }
 
 /// Standard base64 with padding (basic-auth credentials).
-pub(super) fn base64(input: &[u8]) -> String {
+pub(crate) fn base64(input: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(input)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::broker::pct_decode;
-    use super::*;
-
-    #[test]
-    fn encodes_vhosts_and_credentials() {
-        assert_eq!(pct_encode("/"), "%2f");
-        assert_eq!(pct_encode("a b/c~d"), "a%20b%2fc~d");
-        assert_eq!(pct_decode("%2F%2fx%zz"), "//x%zz");
-        assert_eq!(base64(b"guest:guest"), "Z3Vlc3Q6Z3Vlc3Q=");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b""), "");
-        assert_eq!(api_path("overview"), "/api/overview");
-        assert_eq!(api_path("/api/overview"), "/api/overview");
-    }
 }
