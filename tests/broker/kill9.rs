@@ -3,7 +3,7 @@
 //! a receive, processed by a worker command, or still in the queue. Duplicates are allowed
 //! (at-least-once); a vanished message is a failure.
 
-use crate::support::{Broker, rmq_std, unique_name};
+use crate::support::{Broker, rmq_std, run_with_timeout, unique_name};
 use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -121,12 +121,15 @@ fn kill_9_of_send_receive_and_worker_at_random_moments_loses_nothing() {
     let resends = Arc::new(AtomicU64::new(0));
 
     // Declare the queue first, so consumers started before the first send find it.
-    let ok = rmq_std()
-        .args(["--url", &url, "queue-declare", "k9"])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let ok = run_with_timeout(
+        rmq_std().args(["--url", &url, "queue-declare", "k9"]),
+        Duration::from_secs(60),
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 
     let producer = {
         let (url, dir, producing, kills) = (

@@ -1,7 +1,7 @@
 //! list-queues, list-exchanges, list-bindings through the management API: formats, counts,
 //! vhosts, filters, and what happens when the API cannot be used.
 
-use crate::support::{Broker, rmq, unique_name, wait_until};
+use crate::support::{Broker, rmq, unique_name, wait_output, wait_until};
 use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::time::Duration;
@@ -415,7 +415,11 @@ fn list_queues_into_a_closed_pipe_exits_0() {
         .spawn()
         .unwrap();
     drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
+    let out = wait_output(
+        child,
+        Duration::from_secs(60),
+        "rmq list-queues into a closed pipe",
+    );
     assert_eq!(
         out.status.code(),
         Some(0),

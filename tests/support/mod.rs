@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[allow(unused_imports)] // re-exports for the test modules; not every binary uses all
 pub use broker::{Broker, pct_encode};
 #[allow(unused_imports)]
-pub use process::run_with_timeout;
+pub use process::{run_with_timeout, wait_output};
 
 /// Default limit for one `rmq` run through [`rmq()`]: no test can hang on it.
 pub const RMQ_TIMEOUT: Duration = Duration::from_secs(60);

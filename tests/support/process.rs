@@ -2,30 +2,39 @@
 //! captured. Nothing broker-specific lives here.
 
 use std::io::Read;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// Runs a command to completion with its stdout and stderr captured, killing it (and
 /// reporting so on stderr) when it takes longer than `timeout`. Stdin is `/dev/null`.
 pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
-    let mut child = cmd
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
-    let mut out_pipe = child.stdout.take().expect("piped stdout");
-    let mut err_pipe = child.stderr.take().expect("piped stderr");
-    let out_reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out_pipe.read_to_end(&mut buf);
-        buf
+    wait_output(child, timeout, &format!("{cmd:?}"))
+}
+
+/// Waits for a spawned child for at most `timeout`, collecting what it writes to the stdout
+/// and stderr pipes still attached to it (empty for the ones not piped or taken); kills it
+/// when it takes longer, with `[killed after …: what]` added to its stderr.
+pub fn wait_output(mut child: Child, timeout: Duration, what: &str) -> Output {
+    let out_reader = child.stdout.take().map(|mut pipe| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
     });
-    let err_reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err_pipe.read_to_end(&mut buf);
-        buf
+    let err_reader = child.stderr.take().map(|mut pipe| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
     });
     let deadline = Instant::now() + timeout;
     let mut timed_out = false;
@@ -38,14 +47,14 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
                 break child.wait().expect("reaping a killed child");
             }
             Ok(None) => thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("waiting for {cmd:?}: {e}"),
+            Err(e) => panic!("waiting for {what}: {e}"),
         }
     };
     // A grandchild may keep the pipes open after a kill: don't wait for it forever.
     let stdout = join_reader(out_reader, Duration::from_secs(5));
     let mut stderr = join_reader(err_reader, Duration::from_secs(5));
     if timed_out {
-        stderr.extend_from_slice(format!("\n[killed after {timeout:?}: {cmd:?}]\n").as_bytes());
+        stderr.extend_from_slice(format!("\n[killed after {timeout:?}: {what}]\n").as_bytes());
     }
     Output {
         status,
@@ -54,7 +63,10 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
     }
 }
 
-fn join_reader(handle: thread::JoinHandle<Vec<u8>>, timeout: Duration) -> Vec<u8> {
+fn join_reader(handle: Option<thread::JoinHandle<Vec<u8>>>, timeout: Duration) -> Vec<u8> {
+    let Some(handle) = handle else {
+        return Vec::new();
+    };
     let deadline = Instant::now() + timeout;
     while !handle.is_finished() && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(10));
