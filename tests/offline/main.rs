@@ -8,5 +8,6 @@ mod bad_input;
 mod exit_codes;
 mod generated;
 mod harness;
+mod help;
 mod props;
 mod usage;
