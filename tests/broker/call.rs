@@ -1,8 +1,8 @@
 //! `rmq call` (tutorial 6's RPC client) against `rmq worker` and against the pika tutorial's
 //! server and client (`tests/fixtures/rpc_*.py`, skipped when pika is not importable).
 
-use crate::support::{rmq, run_with_timeout, skip};
-use crate::worker::{WAIT, setup, stop, worker};
+use crate::support::{rmq_url, run_with_timeout, setup, skip};
+use crate::worker::{WAIT, stop, worker};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,14 +39,14 @@ fn python_with_pika() -> Option<&'static str> {
 fn call_gets_the_reply_from_an_rmq_worker_rpc_server() {
     let (_, _, url) = setup("rpc-rmq");
     let w = worker(&url, &["-Q", "rpc_queue", "--exec", FIB]);
-    rmq()
-        .args(["--url", &url, "call", "-Q", "rpc_queue", "30"])
+    rmq_url(&url)
+        .args(["call", "-Q", "rpc_queue", "30"])
         .assert()
         .success()
         .stdout("832040\n");
     // Without -Q, call uses rpc_queue; the body can come from stdin.
-    rmq()
-        .args(["--url", &url, "call"])
+    rmq_url(&url)
+        .args(["call"])
         .write_stdin("10")
         .assert()
         .success()
@@ -68,8 +68,8 @@ fn call_ignores_replies_with_another_correlation_id() {
         env!("CARGO_BIN_EXE_rmq")
     );
     let w = worker(&url, &["-Q", "rpc_queue", "--exec", &stray]);
-    let out = rmq()
-        .args(["--url", &url, "-v", "call", "x"])
+    let out = rmq_url(&url)
+        .args(["-v", "call", "x"])
         .assert()
         .success()
         .get_output()
@@ -87,17 +87,8 @@ fn call_ignores_replies_with_another_correlation_id() {
 fn call_without_a_server_times_out_with_exit_8() {
     let (_, _, url) = setup("rpc-timeout");
     let t = Instant::now();
-    let out = rmq()
-        .args([
-            "--url",
-            &url,
-            "call",
-            "-Q",
-            "nobody",
-            "--timeout",
-            "1",
-            "hi",
-        ])
+    let out = rmq_url(&url)
+        .args(["call", "-Q", "nobody", "--timeout", "1", "hi"])
         .assert()
         .code(8)
         .get_output()
@@ -115,17 +106,8 @@ fn call_without_a_server_times_out_with_exit_8() {
 fn call_unroutable_request_fails_at_once() {
     let (_, _, url) = setup("rpc-noroute");
     let t = Instant::now();
-    let out = rmq()
-        .args([
-            "--url",
-            &url,
-            "call",
-            "-e",
-            "amq.direct",
-            "-k",
-            "nobody",
-            "hi",
-        ])
+    let out = rmq_url(&url)
+        .args(["call", "-e", "amq.direct", "-k", "nobody", "hi"])
         .assert()
         .code(5)
         .get_output()
@@ -140,8 +122,8 @@ fn call_unroutable_request_fails_at_once() {
         "{err}"
     );
     // A queue that must exist and does not: exit 5 too, before anything is sent.
-    rmq()
-        .args(["--url", &url, "call", "-Q", "missing", "--no-declare", "hi"])
+    rmq_url(&url)
+        .args(["call", "-Q", "missing", "--no-declare", "hi"])
         .assert()
         .code(5);
 }
@@ -159,8 +141,8 @@ fn call_against_the_pika_tutorial_rpc_server() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let out = rmq()
-        .args(["--url", &url, "call", "-Q", "rpc_queue", "30"])
+    let out = rmq_url(&url)
+        .args(["call", "-Q", "rpc_queue", "30"])
         .assert()
         .get_output()
         .clone();

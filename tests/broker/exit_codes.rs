@@ -1,6 +1,6 @@
 //! Every exit code of CLI.md provoked for real, with messages that name the object and fix.
 
-use crate::support::{Broker, rmq, stderr_of, unique_name};
+use crate::support::{Broker, rmq, rmq_url, stderr_of, unique_name};
 
 const SECRET: &str = "s3cr3t-Pa55";
 
@@ -10,8 +10,8 @@ fn wrong_password_exits_4_without_printing_it() {
     let url = b
         .amqp_url("/")
         .replacen(":guest@", &format!(":{SECRET}@"), 1);
-    let a = rmq()
-        .args(["--url", &url, "send", "-Q", "x", "hi"])
+    let a = rmq_url(&url)
+        .args(["send", "-Q", "x", "hi"])
         .assert()
         .code(4);
     let err = stderr_of(&a);
@@ -77,12 +77,12 @@ fn missing_exchange_and_vhost_exit_5() {
 fn durable_flag_on_a_transient_queue_exits_6_naming_both_values() {
     let b = Broker::shared();
     let url = b.amqp_url(&b.vhost(&unique_name("pre")));
-    rmq()
-        .args(["--url", &url, "send", "-Q", "t", "first"])
+    rmq_url(&url)
+        .args(["send", "-Q", "t", "first"])
         .assert()
         .success();
-    let a = rmq()
-        .args(["--url", &url, "send", "-Q", "t", "--durable", "second"])
+    let a = rmq_url(&url)
+        .args(["send", "-Q", "t", "--durable", "second"])
         .assert()
         .code(6);
     let err = stderr_of(&a);
@@ -93,12 +93,12 @@ fn durable_flag_on_a_transient_queue_exits_6_naming_both_values() {
     );
     assert!(err.contains("rmq queue-delete t"), "{err}");
     // An exchange of another type is a contradiction too.
-    rmq()
-        .args(["--url", &url, "send", "-e", "x", "-t", "fanout", "m"])
+    rmq_url(&url)
+        .args(["send", "-e", "x", "-t", "fanout", "m"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "send", "-e", "x", "-t", "topic", "m"])
+    rmq_url(&url)
+        .args(["send", "-e", "x", "-t", "topic", "m"])
         .assert()
         .code(6);
 }
@@ -107,17 +107,13 @@ fn durable_flag_on_a_transient_queue_exits_6_naming_both_values() {
 fn unroutable_message_is_reported_and_exits_7_with_strict() {
     let b = Broker::shared();
     let url = b.amqp_url(&b.vhost(&unique_name("unroutable")));
-    let a = rmq()
-        .args([
-            "--url", &url, "send", "-e", "lonely", "-t", "direct", "-k", "k", "m",
-        ])
+    let a = rmq_url(&url)
+        .args(["send", "-e", "lonely", "-t", "direct", "-k", "k", "m"])
         .assert()
         .success();
     assert!(stderr_of(&a).contains("returned"));
-    let a = rmq()
-        .args([
-            "--url", &url, "send", "--strict", "-e", "lonely", "-k", "k", "m",
-        ])
+    let a = rmq_url(&url)
+        .args(["send", "--strict", "-e", "lonely", "-k", "k", "m"])
         .assert()
         .code(7);
     assert!(stderr_of(&a).contains("unroutable"));

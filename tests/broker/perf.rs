@@ -1,16 +1,9 @@
 //! `rmq perf`: short load runs against the shared broker, each in its own vhost.
 
 use crate::bg::Bg;
-use crate::support::{Broker, rmq, unique_name, wait_until};
+use crate::support::{rmq, setup, wait_until};
 use serde_json::Value;
 use std::time::Duration;
-
-fn setup(name: &str) -> (&'static Broker, String, String) {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name(name));
-    let url = b.amqp_url(&vh);
-    (b, vh, url)
-}
 
 fn perf_json(url: &str, args: &[&str]) -> Value {
     let mut all = vec!["--url", url, "--json", "perf"];

@@ -5,7 +5,7 @@
 //! buffers on both sides), and the management API over https.
 
 use crate::support::tls::{CLIENT_CN, Pki};
-use crate::support::{Broker, rmq, wait_until};
+use crate::support::{Broker, assert_success, rmq, rmq_url, wait_until};
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -26,17 +26,8 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
     let api_tls = b.api_tls_port().expect("management.ssl.port");
 
     // Verification is on: the test CA is not among the system's roots.
-    let out = rmq()
-        .args([
-            "--url",
-            &url,
-            "--connect-timeout",
-            "5",
-            "send",
-            "-Q",
-            "t",
-            "x",
-        ])
+    let out = rmq_url(&url)
+        .args(["--connect-timeout", "5", "send", "-Q", "t", "x"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -90,8 +81,8 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
     );
 
     // --insecure: no verification, and a warning says so.
-    let out = rmq()
-        .args(["--url", &url, "--insecure", "send", "-Q", "t", "three"])
+    let out = rmq_url(&url)
+        .args(["--insecure", "send", "-Q", "t", "three"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -130,22 +121,14 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
         .args(["send", "-Q", "t", "four"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out, "rmq send over SASL EXTERNAL");
     let out = rmq()
         .args(["--url", &external])
         .args(cert_args)
         .args(["receive", "-Q", "t", "-n", "5", "--timeout", "5"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out, "rmq receive over SASL EXTERNAL");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "one\none\ntwo\nthree\nfour\n"
@@ -239,11 +222,7 @@ fn send_and_receive(
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out, "rmq receive of the bulk messages over TLS");
     out.stdout
 }
 

@@ -229,6 +229,15 @@ impl Broker {
     }
 }
 
+/// The shared broker, a fresh vhost named `<prefix>-<unique>` ([`Broker::vhost`]) and the
+/// AMQP URL into it: how most broker tests begin.
+pub fn setup(prefix: &str) -> (&'static Broker, String, String) {
+    let b = Broker::shared();
+    let vh = b.vhost(&super::unique_name(prefix));
+    let url = b.amqp_url(&vh);
+    (b, vh, url)
+}
+
 /// Boots one node of our own (a few attempts when its ports turn out to be taken).
 fn launch(shared: bool) -> Result<Broker, String> {
     launch_with(shared, &Extra::default())

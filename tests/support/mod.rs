@@ -18,9 +18,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[allow(unused_imports)] // re-exports for the test modules; not every binary uses all
-pub use broker::{Broker, pct_encode};
+pub use broker::{Broker, pct_encode, setup};
 #[allow(unused_imports)]
-pub use process::{run_with_timeout, wait_output};
+pub use process::{assert_success, run_with_timeout, wait_output};
 
 /// Default limit for one `rmq` run through [`rmq()`]: no test can hang on it.
 pub const RMQ_TIMEOUT: Duration = Duration::from_secs(60);
@@ -35,6 +35,13 @@ pub fn rmq_bin() -> PathBuf {
 pub fn rmq() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::from_std(rmq_std());
     cmd.timeout(RMQ_TIMEOUT);
+    cmd
+}
+
+/// [`rmq()`] with `--url URL` first: the start of most commands of the broker tests.
+pub fn rmq_url(url: &str) -> assert_cmd::Command {
+    let mut cmd = rmq();
+    cmd.args(["--url", url]);
     cmd
 }
 

@@ -6,6 +6,17 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Asserts that a finished command exited 0; else panics with `what`, its exit status and
+/// its stderr.
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs a command to completion with its stdout and stderr captured, killing it (and
 /// reporting so on stderr) when it takes longer than `timeout`. Stdin is `/dev/null`.
 pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
