@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerate the shipped completion scripts and man page from the current binary.
+# Regenerate the shipped completion scripts and man page from the current binary, and the
+# --help snapshots of the offline tests (tests/offline/snapshots/help/). Review the diff.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
@@ -11,4 +12,5 @@ $RMQ completions fish > completions/rmq.fish
 $RMQ completions elvish > completions/rmq.elv
 $RMQ completions powershell > completions/_rmq.ps1
 $RMQ man > man/rmq.1
-echo "regenerated completions/ and man/" >&2
+SNAPSHOTS=overwrite cargo test --quiet --test offline help
+echo "regenerated completions/, man/ and tests/offline/snapshots/help/" >&2

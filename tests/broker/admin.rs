@@ -2,16 +2,9 @@
 //! queue-delete, exchange-delete. Every effect is checked through the management API.
 
 use crate::bg::Bg;
-use crate::support::{Broker, pct_encode, rmq, unique_name, wait_until};
+use crate::support::{Broker, pct_encode, rmq, rmq_url, setup, wait_until};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-fn setup(name: &str) -> (&'static Broker, String, String) {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name(name));
-    let url = b.amqp_url(&vh);
-    (b, vh, url)
-}
 
 fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
@@ -65,8 +58,8 @@ fn exchange_declare_creates_all_four_types_with_flags_and_typed_args() {
         ),
     ];
     for (name, kind, flags) in cases {
-        rmq()
-            .args(["--url", &url, "exchange-declare", name, "-t", kind])
+        rmq_url(&url)
+            .args(["exchange-declare", name, "-t", kind])
             .args(flags)
             .assert()
             .success()
@@ -88,8 +81,8 @@ fn exchange_declare_creates_all_four_types_with_flags_and_typed_args() {
 fn exchange_declare_again_is_a_noop_but_a_difference_exits_6_naming_it() {
     let (b, vh, url) = setup("xredecl");
     let declare = |args: &[&str]| {
-        rmq()
-            .args(["--url", &url, "exchange-declare", "logs"])
+        rmq_url(&url)
+            .args(["exchange-declare", "logs"])
             .args(args)
             .assert()
     };
@@ -113,10 +106,8 @@ fn exchange_declare_again_is_a_noop_but_a_difference_exits_6_naming_it() {
 #[test]
 fn queue_declare_sets_typed_arguments_and_prints_name_messages_consumers() {
     let (b, vh, url) = setup("qdecl");
-    rmq()
+    rmq_url(&url)
         .args([
-            "--url",
-            &url,
             "queue-declare",
             "orders",
             "--durable",
@@ -152,10 +143,8 @@ fn queue_declare_sets_typed_arguments_and_prints_name_messages_consumers() {
     // Declaring it again shows the current counts (exact, from the broker).
     send(&url, &["-Q", "orders", "--no-declare", "one"]);
     send(&url, &["-Q", "orders", "--no-declare", "two"]);
-    let out = rmq()
+    let out = rmq_url(&url)
         .args([
-            "--url",
-            &url,
             "--json",
             "queue-declare",
             "orders",
@@ -182,8 +171,8 @@ fn queue_declare_sets_typed_arguments_and_prints_name_messages_consumers() {
 #[test]
 fn queue_declare_quorum_makes_a_durable_quorum_queue() {
     let (b, vh, url) = setup("qquorum");
-    rmq()
-        .args(["--url", &url, "queue-declare", "qq", "--quorum"])
+    rmq_url(&url)
+        .args(["queue-declare", "qq", "--quorum"])
         .assert()
         .success();
     let q = b.queue_info(&vh, "qq").unwrap();
@@ -191,21 +180,14 @@ fn queue_declare_quorum_makes_a_durable_quorum_queue() {
     assert_eq!(q["durable"], true);
     assert_eq!(q["arguments"]["x-queue-type"], "quorum");
     // The same declaration without --quorum is a different queue.
-    let a = rmq()
-        .args(["--url", &url, "queue-declare", "qq", "--durable"])
+    let a = rmq_url(&url)
+        .args(["queue-declare", "qq", "--durable"])
         .assert()
         .code(6);
     assert!(stderr_of(&a).contains("x-queue-type"), "{}", stderr_of(&a));
     // --quorum cannot be auto-delete.
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "queue-declare",
-            "qq2",
-            "--quorum",
-            "--auto-delete",
-        ])
+    rmq_url(&url)
+        .args(["queue-declare", "qq2", "--quorum", "--auto-delete"])
         .assert()
         .code(2);
     assert!(b.queue_info(&vh, "qq2").is_none());
@@ -214,10 +196,8 @@ fn queue_declare_quorum_makes_a_durable_quorum_queue() {
 #[test]
 fn queue_declare_with_different_arguments_exits_6_and_changes_nothing() {
     let (b, vh, url) = setup("qmismatch");
-    rmq()
+    rmq_url(&url)
         .args([
-            "--url",
-            &url,
             "queue-declare",
             "jobs",
             "--durable",
@@ -231,8 +211,8 @@ fn queue_declare_with_different_arguments_exits_6_and_changes_nothing() {
         (vec!["--message-ttl", "5000"], "durable"),
         (vec!["--durable", "--message-ttl", "6000"], "x-message-ttl"),
     ] {
-        let a = rmq()
-            .args(["--url", &url, "queue-declare", "jobs"])
+        let a = rmq_url(&url)
+            .args(["queue-declare", "jobs"])
             .args(&args)
             .assert()
             .code(6);
@@ -249,10 +229,8 @@ fn queue_declare_with_different_arguments_exits_6_and_changes_nothing() {
     assert_eq!(q["durable"], true);
     assert_eq!(q["arguments"], json!({"x-message-ttl": 5000}));
     // A flag and --arg for the same argument: usage error, nothing declared.
-    rmq()
+    rmq_url(&url)
         .args([
-            "--url",
-            &url,
             "queue-declare",
             "other",
             "--message-ttl",
@@ -268,8 +246,8 @@ fn queue_declare_with_different_arguments_exits_6_and_changes_nothing() {
 #[test]
 fn queue_declare_empty_name_prints_the_server_generated_name() {
     let (b, vh, url) = setup("qgen");
-    let out = rmq()
-        .args(["--url", &url, "queue-declare", "", "--auto-delete"])
+    let out = rmq_url(&url)
+        .args(["queue-declare", "", "--auto-delete"])
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
@@ -282,25 +260,16 @@ fn queue_declare_empty_name_prints_the_server_generated_name() {
 #[test]
 fn bind_with_keys_adds_one_binding_each_and_unbind_removes_them() {
     let (b, vh, url) = setup("bind");
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "exchange-declare",
-            "direct_logs",
-            "-t",
-            "direct",
-        ])
+    rmq_url(&url)
+        .args(["exchange-declare", "direct_logs", "-t", "direct"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "queue-declare", "errors"])
+    rmq_url(&url)
+        .args(["queue-declare", "errors"])
         .assert()
         .success();
-    rmq()
+    rmq_url(&url)
         .args([
-            "--url",
-            &url,
             "bind",
             "-Q",
             "errors",
@@ -323,10 +292,8 @@ fn bind_with_keys_adds_one_binding_each_and_unbind_removes_them() {
     send(&url, &["-e", "direct_logs", "-k", "info", "i"]);
     assert_eq!(b.queue_messages(&vh, "errors"), 1);
 
-    rmq()
+    rmq_url(&url)
         .args([
-            "--url",
-            &url,
             "unbind",
             "-Q",
             "errors",
@@ -343,24 +310,12 @@ fn bind_with_keys_adds_one_binding_each_and_unbind_removes_them() {
         .collect();
     assert_eq!(keys, [json!("error")]);
     // Unbinding what is not bound succeeds, like RabbitMQ; a missing exchange is exit 5.
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "unbind",
-            "-Q",
-            "errors",
-            "-e",
-            "direct_logs",
-            "-k",
-            "nope",
-        ])
+    rmq_url(&url)
+        .args(["unbind", "-Q", "errors", "-e", "direct_logs", "-k", "nope"])
         .assert()
         .success();
-    let a = rmq()
-        .args([
-            "--url", &url, "bind", "-Q", "errors", "-e", "missing", "-k", "x",
-        ])
+    let a = rmq_url(&url)
+        .args(["bind", "-Q", "errors", "-e", "missing", "-k", "x"])
         .assert()
         .code(5);
     assert!(stderr_of(&a).contains("'missing'"), "{}", stderr_of(&a));
@@ -369,16 +324,16 @@ fn bind_with_keys_adds_one_binding_each_and_unbind_removes_them() {
 #[test]
 fn bind_without_key_binds_with_the_empty_key_for_fanout() {
     let (b, vh, url) = setup("bindfan");
-    rmq()
-        .args(["--url", &url, "exchange-declare", "logs", "-t", "fanout"])
+    rmq_url(&url)
+        .args(["exchange-declare", "logs", "-t", "fanout"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "queue-declare", "q1"])
+    rmq_url(&url)
+        .args(["queue-declare", "q1"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "bind", "-Q", "q1", "-e", "logs"])
+    rmq_url(&url)
+        .args(["bind", "-Q", "q1", "-e", "logs"])
         .assert()
         .success();
     let bs = bindings(b, &vh, "logs", "q1");
@@ -391,22 +346,12 @@ fn bind_without_key_binds_with_the_empty_key_for_fanout() {
 #[test]
 fn headers_bindings_route_by_x_match_all_and_any() {
     let (b, vh, url) = setup("headers");
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "exchange-declare",
-            "matcher",
-            "-t",
-            "headers",
-        ])
+    rmq_url(&url)
+        .args(["exchange-declare", "matcher", "-t", "headers"])
         .assert()
         .success();
     for q in ["all", "any", "typed"] {
-        rmq()
-            .args(["--url", &url, "queue-declare", q])
-            .assert()
-            .success();
+        rmq_url(&url).args(["queue-declare", q]).assert().success();
     }
     let all = [
         "-Q",
@@ -418,13 +363,9 @@ fn headers_bindings_route_by_x_match_all_and_any() {
         "--header",
         "type=report",
     ];
-    rmq()
-        .args(["--url", &url, "bind"])
-        .args(all)
-        .assert()
-        .success();
-    rmq()
-        .args(["--url", &url, "bind", "-Q", "any", "-e", "matcher"])
+    rmq_url(&url).args(["bind"]).args(all).assert().success();
+    rmq_url(&url)
+        .args(["bind", "-Q", "any", "-e", "matcher"])
         .args([
             "--header",
             "format=pdf",
@@ -435,8 +376,8 @@ fn headers_bindings_route_by_x_match_all_and_any() {
         ])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "bind", "-Q", "typed", "-e", "matcher"])
+    rmq_url(&url)
+        .args(["bind", "-Q", "typed", "-e", "matcher"])
         .args(["--header", "n=1"])
         .assert()
         .success();
@@ -472,18 +413,12 @@ fn headers_bindings_route_by_x_match_all_and_any() {
     assert_eq!(b.queue_messages(&vh, "typed"), 1);
 
     // unbind with the same headers removes exactly that binding.
-    rmq()
-        .args(["--url", &url, "unbind"])
-        .args(all)
-        .assert()
-        .success();
+    rmq_url(&url).args(["unbind"]).args(all).assert().success();
     assert!(bindings(b, &vh, "matcher", "all").is_empty());
     assert_eq!(bindings(b, &vh, "matcher", "any").len(), 1);
     // --match needs --header.
-    rmq()
-        .args([
-            "--url", &url, "bind", "-Q", "any", "-e", "matcher", "--match", "all",
-        ])
+    rmq_url(&url)
+        .args(["bind", "-Q", "any", "-e", "matcher", "--match", "all"])
         .assert()
         .code(2);
 }
@@ -494,8 +429,8 @@ fn queue_purge_needs_yes_without_a_terminal_and_then_empties_the_queue() {
     send(&url, &["-Q", "work", "a"]);
     send(&url, &["-Q", "work", "b"]);
     send(&url, &["-Q", "work", "c"]);
-    let a = rmq()
-        .args(["--url", &url, "queue-purge", "work"])
+    let a = rmq_url(&url)
+        .args(["queue-purge", "work"])
         .assert()
         .code(2)
         .stdout("");
@@ -511,8 +446,8 @@ fn queue_purge_needs_yes_without_a_terminal_and_then_empties_the_queue() {
         .code(2);
     assert_eq!(b.queue_messages(&vh, "work"), 3);
 
-    let a = rmq()
-        .args(["--url", &url, "queue-purge", "work", "--yes"])
+    let a = rmq_url(&url)
+        .args(["queue-purge", "work", "--yes"])
         .assert()
         .success()
         .stdout("");
@@ -523,14 +458,14 @@ fn queue_purge_needs_yes_without_a_terminal_and_then_empties_the_queue() {
     );
     assert_eq!(b.queue_messages(&vh, "work"), 0);
 
-    let out = rmq()
-        .args(["--url", &url, "--json", "queue-purge", "-y", "work"])
+    let out = rmq_url(&url)
+        .args(["--json", "queue-purge", "-y", "work"])
         .assert()
         .success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["purged"], 0);
-    rmq()
-        .args(["--url", &url, "queue-purge", "-y", "missing"])
+    rmq_url(&url)
+        .args(["queue-purge", "-y", "missing"])
         .assert()
         .code(5);
 }
@@ -540,14 +475,14 @@ fn queue_delete_needs_yes_refuses_non_empty_with_if_empty_and_reports_missing() 
     let (b, vh, url) = setup("qdel");
     send(&url, &["-Q", "full", "x"]);
     // No terminal, no --yes: exit 2, nothing deleted.
-    rmq()
-        .args(["--url", &url, "queue-delete", "full"])
+    rmq_url(&url)
+        .args(["queue-delete", "full"])
         .assert()
         .code(2);
     assert!(b.queue_info(&vh, "full").is_some());
     // --if-empty on a queue with a message: exit 6, still there.
-    let a = rmq()
-        .args(["--url", &url, "queue-delete", "full", "--if-empty", "--yes"])
+    let a = rmq_url(&url)
+        .args(["queue-delete", "full", "--if-empty", "--yes"])
         .assert()
         .code(6);
     let err = stderr_of(&a);
@@ -557,8 +492,8 @@ fn queue_delete_needs_yes_refuses_non_empty_with_if_empty_and_reports_missing() 
     );
     assert_eq!(b.queue_messages(&vh, "full"), 1);
     // --yes: gone, the message count is reported.
-    let a = rmq()
-        .args(["--url", &url, "queue-delete", "full", "-y"])
+    let a = rmq_url(&url)
+        .args(["queue-delete", "full", "-y"])
         .assert()
         .success();
     assert!(
@@ -568,8 +503,8 @@ fn queue_delete_needs_yes_refuses_non_empty_with_if_empty_and_reports_missing() 
     );
     assert!(b.queue_info(&vh, "full").is_none());
     // A missing queue is exit 5 (RabbitMQ alone would say "deleted").
-    let a = rmq()
-        .args(["--url", &url, "queue-delete", "full", "-y"])
+    let a = rmq_url(&url)
+        .args(["queue-delete", "full", "-y"])
         .assert()
         .code(5);
     assert!(stderr_of(&a).contains("queue 'full'"), "{}", stderr_of(&a));
@@ -578,8 +513,8 @@ fn queue_delete_needs_yes_refuses_non_empty_with_if_empty_and_reports_missing() 
 #[test]
 fn queue_delete_if_unused_refuses_a_queue_with_a_consumer() {
     let (b, vh, url) = setup("qdelused");
-    rmq()
-        .args(["--url", &url, "queue-declare", "busy"])
+    rmq_url(&url)
+        .args(["queue-declare", "busy"])
         .assert()
         .success();
     let consumer = Bg::start(&["--url", &url, "receive", "-Q", "busy"]);
@@ -587,8 +522,8 @@ fn queue_delete_if_unused_refuses_a_queue_with_a_consumer() {
         b.queue_info(&vh, "busy")
             .is_some_and(|q| q["consumers"].as_u64() == Some(1))
     });
-    let a = rmq()
-        .args(["--url", &url, "queue-delete", "busy", "--if-unused", "-y"])
+    let a = rmq_url(&url)
+        .args(["queue-delete", "busy", "--if-unused", "-y"])
         .assert()
         .code(6);
     assert!(stderr_of(&a).contains("consumer"), "{}", stderr_of(&a));
@@ -599,37 +534,30 @@ fn queue_delete_if_unused_refuses_a_queue_with_a_consumer() {
 #[test]
 fn exchange_delete_needs_yes_respects_if_unused_and_reports_missing() {
     let (b, vh, url) = setup("xdel");
-    rmq()
-        .args(["--url", &url, "exchange-declare", "logs", "-t", "fanout"])
+    rmq_url(&url)
+        .args(["exchange-declare", "logs", "-t", "fanout"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "queue-declare", "q"])
+    rmq_url(&url)
+        .args(["queue-declare", "q"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "bind", "-Q", "q", "-e", "logs"])
+    rmq_url(&url)
+        .args(["bind", "-Q", "q", "-e", "logs"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "exchange-delete", "logs"])
+    rmq_url(&url)
+        .args(["exchange-delete", "logs"])
         .assert()
         .code(2);
-    let a = rmq()
-        .args([
-            "--url",
-            &url,
-            "exchange-delete",
-            "logs",
-            "--if-unused",
-            "--yes",
-        ])
+    let a = rmq_url(&url)
+        .args(["exchange-delete", "logs", "--if-unused", "--yes"])
         .assert()
         .code(6);
     assert!(stderr_of(&a).contains("in use"), "{}", stderr_of(&a));
     assert!(exchange(b, &vh, "logs").is_some());
-    rmq()
-        .args(["--url", &url, "exchange-delete", "logs", "--yes"])
+    rmq_url(&url)
+        .args(["exchange-delete", "logs", "--yes"])
         .assert()
         .success();
     assert!(exchange(b, &vh, "logs").is_none());
@@ -638,12 +566,12 @@ fn exchange_delete_needs_yes_respects_if_unused_and_reports_missing() {
             .iter()
             .all(|b| b["source"] == "")
     );
-    rmq()
-        .args(["--url", &url, "exchange-delete", "logs", "--yes"])
+    rmq_url(&url)
+        .args(["exchange-delete", "logs", "--yes"])
         .assert()
         .code(5);
-    rmq()
-        .args(["--url", &url, "exchange-delete", "amq.direct", "--yes"])
+    rmq_url(&url)
+        .args(["exchange-delete", "amq.direct", "--yes"])
         .assert()
         .code(4);
 }
@@ -664,30 +592,22 @@ fn queue_delete_if_empty_works_for_quorum_queues_too() {
     // RabbitMQ 3.10 refuses if-empty/if-unused on quorum queues by closing the connection
     // (540 NOT_IMPLEMENTED); rmq checks the counts itself instead.
     let (b, vh, url) = setup("qdelquorum");
-    rmq()
-        .args(["--url", &url, "queue-declare", "qq", "--quorum"])
+    rmq_url(&url)
+        .args(["queue-declare", "qq", "--quorum"])
         .assert()
         .success();
     send(&url, &["-Q", "qq", "x"]);
-    rmq()
-        .args(["--url", &url, "queue-delete", "qq", "--if-empty", "-y"])
+    rmq_url(&url)
+        .args(["queue-delete", "qq", "--if-empty", "-y"])
         .assert()
         .code(6);
     assert!(b.queue_info(&vh, "qq").is_some());
-    rmq()
-        .args(["--url", &url, "queue-purge", "qq", "-y"])
+    rmq_url(&url)
+        .args(["queue-purge", "qq", "-y"])
         .assert()
         .success();
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "queue-delete",
-            "qq",
-            "--if-empty",
-            "--if-unused",
-            "-y",
-        ])
+    rmq_url(&url)
+        .args(["queue-delete", "qq", "--if-empty", "--if-unused", "-y"])
         .assert()
         .success();
     assert!(b.queue_info(&vh, "qq").is_none());

@@ -1,8 +1,8 @@
 //! What a person at a terminal sees: the confirmation prompt of destructive commands and the
 //! listing table. Runs `rmq` inside tmux (a private server per test); skips with a note when
-//! tmux is not installed.
+//! tmux is not installed (`SKIPPED:` line; a failure with RMQ_TEST_STRICT=1).
 
-use crate::support::{Broker, rmq, rmq_bin, test_home, unique_name, wait_until};
+use crate::support::{rmq_bin, rmq_url, setup, skip, test_home, unique_name, wait_until};
 use std::process::Command;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ impl Tmux {
             .output()
             .is_ok_and(|o| o.status.success());
         if !have {
-            eprintln!("note: tmux is not installed; skipping this terminal test");
+            skip("tmux is not installed (apt-get install tmux)");
             return None;
         }
         let socket = unique_name("rmq-tty");
@@ -83,11 +83,9 @@ fn rmq_line(url: &str, args: &str) -> String {
 
 #[test]
 fn queue_purge_on_a_terminal_asks_and_yes_purges() {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name("tty-purge"));
-    let url = b.amqp_url(&vh);
-    rmq()
-        .args(["--url", &url, "send", "-Q", "work", "a"])
+    let (b, vh, url) = setup("tty-purge");
+    rmq_url(&url)
+        .args(["send", "-Q", "work", "a"])
         .assert()
         .success();
     let Some(t) = Tmux::start(&rmq_line(&url, "queue-purge work")) else {
@@ -108,11 +106,9 @@ fn queue_purge_on_a_terminal_asks_and_yes_purges() {
 
 #[test]
 fn queue_delete_on_a_terminal_answered_no_changes_nothing_and_exits_1() {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name("tty-delete"));
-    let url = b.amqp_url(&vh);
-    rmq()
-        .args(["--url", &url, "queue-declare", "keep"])
+    let (b, vh, url) = setup("tty-delete");
+    rmq_url(&url)
+        .args(["queue-declare", "keep"])
         .assert()
         .success();
     let Some(t) = Tmux::start(&rmq_line(&url, "queue-delete keep")) else {
@@ -128,11 +124,9 @@ fn queue_delete_on_a_terminal_answered_no_changes_nothing_and_exits_1() {
 
 #[test]
 fn exchange_delete_on_a_terminal_ctrl_c_changes_nothing_and_exits_130() {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name("tty-xdel"));
-    let url = b.amqp_url(&vh);
-    rmq()
-        .args(["--url", &url, "exchange-declare", "logs", "-t", "fanout"])
+    let (b, vh, url) = setup("tty-xdel");
+    rmq_url(&url)
+        .args(["exchange-declare", "logs", "-t", "fanout"])
         .assert()
         .success();
     let Some(t) = Tmux::start(&rmq_line(&url, "exchange-delete logs")) else {
@@ -152,12 +146,10 @@ fn exchange_delete_on_a_terminal_ctrl_c_changes_nothing_and_exits_130() {
 
 #[test]
 fn list_queues_on_a_terminal_prints_a_table() {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name("tty-list"));
-    let url = b.amqp_url(&vh);
+    let (b, _vh, url) = setup("tty-list");
     for q in ["alpha", "beta"] {
-        rmq()
-            .args(["--url", &url, "queue-declare", q, "--durable"])
+        rmq_url(&url)
+            .args(["queue-declare", q, "--durable"])
             .assert()
             .success();
     }
@@ -185,11 +177,9 @@ fn list_queues_on_a_terminal_prints_a_table() {
 
 #[test]
 fn rmq_non_interactive_refuses_even_on_a_terminal() {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name("tty-nonint"));
-    let url = b.amqp_url(&vh);
-    rmq()
-        .args(["--url", &url, "send", "-Q", "work", "a"])
+    let (b, vh, url) = setup("tty-nonint");
+    rmq_url(&url)
+        .args(["send", "-Q", "work", "a"])
         .assert()
         .success();
     let line = format!(

@@ -2,7 +2,7 @@
 //! error naming its line, after every earlier line was confirmed and before anything later
 //! was sent; names and messages the broker would refuse are refused with a clear error.
 
-use crate::support::{Broker, rmq, unique_name};
+use crate::support::{Broker, rmq, rmq_url, setup};
 use std::io::Write;
 use std::time::Duration;
 
@@ -100,9 +100,7 @@ fn bad_lines() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 
 #[test]
 fn ndjson_bad_lines_stop_the_stream_after_confirming_what_came_before() {
-    let b = Broker::shared();
-    let vhost = b.vhost(&unique_name("bad-ndjson"));
-    let url = b.amqp_url(&vhost);
+    let (b, vhost, url) = setup("bad-ndjson");
     let mut failures = Vec::new();
     for (i, (name, bad, want)) in bad_lines().into_iter().enumerate() {
         let q = format!("bad-{i}");
@@ -110,8 +108,8 @@ fn ndjson_bad_lines_stop_the_stream_after_confirming_what_came_before() {
         input.extend_from_slice(b"{\"body\":\"one\"}\n{\"body\":\"two\"}\n");
         input.extend_from_slice(&bad);
         input.extend_from_slice(b"\n{\"body\":\"four\"}\n");
-        let out = rmq()
-            .args(["--url", &url, "send", "-Q", &q, "--ndjson"])
+        let out = rmq_url(&url)
+            .args(["send", "-Q", &q, "--ndjson"])
             .write_stdin(input)
             .output()
             .unwrap();
@@ -147,9 +145,7 @@ fn ndjson_bad_lines_stop_the_stream_after_confirming_what_came_before() {
 
 #[test]
 fn names_over_255_bytes_are_refused_by_every_messaging_command() {
-    let b = Broker::shared();
-    let vhost = b.vhost(&unique_name("bad-names"));
-    let url = b.amqp_url(&vhost);
+    let (_b, _vhost, url) = setup("bad-names");
     let q300 = long('q', 300);
     for args in [
         vec!["receive", "-Q", &q300, "-n", "1"],
@@ -174,9 +170,7 @@ fn names_over_255_bytes_are_refused_by_every_messaging_command() {
 
 #[test]
 fn a_line_over_128_mib_is_refused_without_reading_on() {
-    let b = Broker::shared();
-    let vhost = b.vhost(&unique_name("bad-long-line"));
-    let url = b.amqp_url(&vhost);
+    let (b, vhost, url) = setup("bad-long-line");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("input");
     {
@@ -188,8 +182,8 @@ fn a_line_over_128_mib_is_refused_without_reading_on() {
         }
         f.write_all(b"\nthree\n").unwrap();
     }
-    let out = rmq()
-        .args(["--url", &url, "send", "-Q", "long", "--lines"])
+    let out = rmq_url(&url)
+        .args(["send", "-Q", "long", "--lines"])
         .pipe_stdin(&path)
         .unwrap()
         .timeout(Duration::from_secs(60))
@@ -214,8 +208,8 @@ fn a_message_over_the_brokers_max_size_names_it_and_stops() {
     let mut input = b"one\n".to_vec();
     input.extend(std::iter::repeat_n(b'x', 2_000_000));
     input.extend_from_slice(b"\nthree\n");
-    let out = rmq()
-        .args(["--url", &url, "send", "-Q", "max", "--lines"])
+    let out = rmq_url(&url)
+        .args(["send", "-Q", "max", "--lines"])
         .write_stdin(input)
         .output()
         .unwrap();
@@ -230,8 +224,8 @@ fn a_message_over_the_brokers_max_size_names_it_and_stops() {
     let mut input = b"{\"body\":\"one\"}\n{\"body\":\"".to_vec();
     input.extend(std::iter::repeat_n(b'y', 100_000_000));
     input.extend_from_slice(b"\"}\n{\"body\":\"three\"}\n");
-    let out = rmq()
-        .args(["--url", &url, "send", "-Q", "max2", "--ndjson"])
+    let out = rmq_url(&url)
+        .args(["send", "-Q", "max2", "--ndjson"])
         .write_stdin(input)
         .timeout(Duration::from_secs(60))
         .output()

@@ -1,8 +1,8 @@
 //! `rmq call` (tutorial 6's RPC client) against `rmq worker` and against the pika tutorial's
 //! server and client (`tests/fixtures/rpc_*.py`, skipped when pika is not importable).
 
-use crate::support::{rmq, run_with_timeout};
-use crate::worker::{WAIT, setup, stop, worker};
+use crate::support::{rmq_url, run_with_timeout, setup, skip};
+use crate::worker::{WAIT, stop, worker};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,32 +17,36 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// True when `python3 -c 'import pika'` works; otherwise says why the test is skipped.
-fn pika_available(test: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pika"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("note: {test} skipped: python3 cannot import pika (pip install pika)");
+/// A Python that can `import pika`: `python3` from PATH, else the system's `/usr/bin/python3`
+/// (where Debian's python3-pika goes when PATH has another Python first). When there is none,
+/// says why the test is skipped ([`skip`]: a failure with `RMQ_TEST_STRICT=1`).
+fn python_with_pika() -> Option<&'static str> {
+    let found = ["python3", "/usr/bin/python3"].into_iter().find(|python| {
+        Command::new(python)
+            .args(["-c", "import pika"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        skip("python3 cannot import pika (apt-get install python3-pika, or pip install pika)");
     }
-    ok
+    found
 }
 
 #[test]
 fn call_gets_the_reply_from_an_rmq_worker_rpc_server() {
     let (_, _, url) = setup("rpc-rmq");
     let w = worker(&url, &["-Q", "rpc_queue", "--exec", FIB]);
-    rmq()
-        .args(["--url", &url, "call", "-Q", "rpc_queue", "30"])
+    rmq_url(&url)
+        .args(["call", "-Q", "rpc_queue", "30"])
         .assert()
         .success()
         .stdout("832040\n");
     // Without -Q, call uses rpc_queue; the body can come from stdin.
-    rmq()
-        .args(["--url", &url, "call"])
+    rmq_url(&url)
+        .args(["call"])
         .write_stdin("10")
         .assert()
         .success()
@@ -64,8 +68,8 @@ fn call_ignores_replies_with_another_correlation_id() {
         env!("CARGO_BIN_EXE_rmq")
     );
     let w = worker(&url, &["-Q", "rpc_queue", "--exec", &stray]);
-    let out = rmq()
-        .args(["--url", &url, "-v", "call", "x"])
+    let out = rmq_url(&url)
+        .args(["-v", "call", "x"])
         .assert()
         .success()
         .get_output()
@@ -83,17 +87,8 @@ fn call_ignores_replies_with_another_correlation_id() {
 fn call_without_a_server_times_out_with_exit_8() {
     let (_, _, url) = setup("rpc-timeout");
     let t = Instant::now();
-    let out = rmq()
-        .args([
-            "--url",
-            &url,
-            "call",
-            "-Q",
-            "nobody",
-            "--timeout",
-            "1",
-            "hi",
-        ])
+    let out = rmq_url(&url)
+        .args(["call", "-Q", "nobody", "--timeout", "1", "hi"])
         .assert()
         .code(8)
         .get_output()
@@ -111,17 +106,8 @@ fn call_without_a_server_times_out_with_exit_8() {
 fn call_unroutable_request_fails_at_once() {
     let (_, _, url) = setup("rpc-noroute");
     let t = Instant::now();
-    let out = rmq()
-        .args([
-            "--url",
-            &url,
-            "call",
-            "-e",
-            "amq.direct",
-            "-k",
-            "nobody",
-            "hi",
-        ])
+    let out = rmq_url(&url)
+        .args(["call", "-e", "amq.direct", "-k", "nobody", "hi"])
         .assert()
         .code(5)
         .get_output()
@@ -136,27 +122,27 @@ fn call_unroutable_request_fails_at_once() {
         "{err}"
     );
     // A queue that must exist and does not: exit 5 too, before anything is sent.
-    rmq()
-        .args(["--url", &url, "call", "-Q", "missing", "--no-declare", "hi"])
+    rmq_url(&url)
+        .args(["call", "-Q", "missing", "--no-declare", "hi"])
         .assert()
         .code(5);
 }
 
 #[test]
 fn call_against_the_pika_tutorial_rpc_server() {
-    if !pika_available("call_against_the_pika_tutorial_rpc_server") {
+    let Some(python) = python_with_pika() else {
         return;
-    }
+    };
     let (_, _, url) = setup("rpc-pika-server");
-    let mut server = Command::new("python3")
+    let mut server = Command::new(python)
         .arg(fixture("rpc_server.py"))
         .args([&url, "rpc_queue", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let out = rmq()
-        .args(["--url", &url, "call", "-Q", "rpc_queue", "30"])
+    let out = rmq_url(&url)
+        .args(["call", "-Q", "rpc_queue", "30"])
         .assert()
         .get_output()
         .clone();
@@ -184,13 +170,13 @@ fn call_against_the_pika_tutorial_rpc_server() {
 
 #[test]
 fn pika_tutorial_rpc_client_against_rmq_worker() {
-    if !pika_available("pika_tutorial_rpc_client_against_rmq_worker") {
+    let Some(python) = python_with_pika() else {
         return;
-    }
+    };
     let (_, _, url) = setup("rpc-pika-client");
     let w = worker(&url, &["-Q", "rpc_queue", "--exec", FIB]);
     let out = run_with_timeout(
-        Command::new("python3")
+        Command::new(python)
             .arg(fixture("rpc_client.py"))
             .args([&url, "rpc_queue", "30"]),
         WAIT,

@@ -121,7 +121,6 @@ fn drain(url: &str, queue: &str) -> Vec<u64> {
 #[test]
 fn send_through_close_all_connections_loses_nothing() {
     let Some(b) = Broker::dedicated() else {
-        eprintln!("skipped: RMQ_TEST_URL points at an external broker");
         return;
     };
     let url = b.amqp_url("/");
@@ -152,7 +151,6 @@ fn send_through_close_all_connections_loses_nothing() {
 #[test]
 fn send_no_reconnect_exits_3_and_says_how_many_were_confirmed() {
     let Some(b) = Broker::dedicated() else {
-        eprintln!("skipped: RMQ_TEST_URL points at an external broker");
         return;
     };
     let url = b.amqp_url("/");
@@ -211,7 +209,6 @@ fn check_all_there(got: &[u64], n: u64) -> (u64, u64) {
 #[test]
 fn send_through_a_broker_restart_loses_nothing() {
     let Some(b) = Broker::dedicated() else {
-        eprintln!("skipped: RMQ_TEST_URL points at an external broker");
         return;
     };
     let n = restart_n();
@@ -275,7 +272,6 @@ fn send_through_a_broker_restart_loses_nothing() {
 #[test]
 fn send_lists_several_brokers_skips_a_dead_one_and_fails_over_when_its_node_stops() {
     let Some(a) = Broker::dedicated() else {
-        eprintln!("skipped: RMQ_TEST_URL points at an external broker");
         return;
     };
     let Some(b) = Broker::dedicated() else {
@@ -367,7 +363,7 @@ fn send_lists_several_brokers_skips_a_dead_one_and_fails_over_when_its_node_stop
 #[test]
 fn send_to_a_quorum_queue_fails_over_inside_a_3_node_cluster() {
     if std::env::var("RMQ_TEST_CLUSTER").as_deref() == Ok("0") {
-        eprintln!("skipped: RMQ_TEST_CLUSTER=0");
+        crate::support::skip("RMQ_TEST_CLUSTER=0");
         return;
     }
     let Some(nodes) = Broker::dedicated_cluster(3) else {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{self, Broker, pct_encode, unique_name};
+use crate::support::{Broker, pct_encode, unique_name};
 
 /// Sends the AMQP 0-9-1 protocol header and checks that the broker answers with a
 /// `connection.start` method frame.
@@ -229,22 +229,4 @@ fn dedicated_broker_restarts_with_its_durable_queue_and_messages() {
         !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "drop must kill the node"
     );
-}
-
-#[test]
-fn rmq_command_environment_is_hermetic() {
-    let cmd = support::rmq_std();
-    let envs: Vec<_> = cmd.get_envs().collect();
-    let get = |k: &str| {
-        envs.iter()
-            .find(|(key, _)| *key == k)
-            .and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
-    };
-    assert_eq!(get("NO_COLOR").as_deref(), Some("1"));
-    assert_eq!(get("RMQ_NON_INTERACTIVE").as_deref(), Some("1"));
-    assert_eq!(get("RUST_BACKTRACE").as_deref(), Some("0"));
-    assert!(get("HOME").is_some_and(|h| h.contains("rmq-test-home")));
-    let a = unique_name("q");
-    assert_ne!(a, unique_name("q"));
-    assert!(a.starts_with("q-"));
 }

@@ -1,6 +1,6 @@
 //! The interactive producer, through a real terminal (tmux).
 
-use crate::support::{Broker, rmq_bin, unique_name, wait_until};
+use crate::support::{rmq_bin, setup, unique_name, wait_until};
 use std::process::Command;
 use std::time::Duration;
 
@@ -56,9 +56,7 @@ impl Drop for Tmux {
 
 #[test]
 fn interactive_send_prompts_sends_each_line_and_switches_routing_key() {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name("interactive"));
-    let url = b.amqp_url(&vh);
+    let (b, vh, url) = setup("interactive");
     let done = std::env::temp_dir().join(unique_name("interactive-exit"));
     let cmd = format!(
         "env -u RMQ_URL RMQ_NON_INTERACTIVE=1 NO_COLOR=1 '{}' --url '{url}' send -Q typed; echo $? > '{}'; sleep 30",
@@ -66,7 +64,7 @@ fn interactive_send_prompts_sends_each_line_and_switches_routing_key() {
         done.display()
     );
     let Some(t) = Tmux::start(&cmd) else {
-        eprintln!("skipped: tmux is not available");
+        crate::support::skip("tmux is not available (apt-get install tmux)");
         return;
     };
     let wait = |what: &str, text: &str| {

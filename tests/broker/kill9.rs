@@ -3,7 +3,7 @@
 //! a receive, processed by a worker command, or still in the queue. Duplicates are allowed
 //! (at-least-once); a vanished message is a failure.
 
-use crate::support::{Broker, rmq_std, unique_name};
+use crate::support::{assert_success, rmq_std, run_with_timeout, setup};
 use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -107,9 +107,7 @@ fn numbers(path: &Path) -> Vec<u64> {
 
 #[test]
 fn kill_9_of_send_receive_and_worker_at_random_moments_loses_nothing() {
-    let b = Broker::shared();
-    let vhost = b.vhost(&unique_name("kill9"));
-    let url = b.amqp_url(&vhost);
+    let (_b, _vhost, url) = setup("kill9");
     let dir = tempfile::tempdir().unwrap();
     let seed = seed();
     eprintln!("kill -9 test: RMQ_TEST_KILL_SEED={seed}");
@@ -121,12 +119,11 @@ fn kill_9_of_send_receive_and_worker_at_random_moments_loses_nothing() {
     let resends = Arc::new(AtomicU64::new(0));
 
     // Declare the queue first, so consumers started before the first send find it.
-    let ok = rmq_std()
-        .args(["--url", &url, "queue-declare", "k9"])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let ok = run_with_timeout(
+        rmq_std().args(["--url", &url, "queue-declare", "k9"]),
+        Duration::from_secs(60),
+    );
+    assert_success(&ok, "rmq queue-declare k9");
 
     let producer = {
         let (url, dir, producing, kills) = (

@@ -1,17 +1,17 @@
 //! list-queues, list-exchanges, list-bindings through the management API: formats, counts,
 //! vhosts, filters, and what happens when the API cannot be used.
 
-use crate::support::{Broker, rmq, unique_name, wait_until};
+use crate::support::{Broker, rmq, rmq_url, unique_name, wait_output, wait_until};
 use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::time::Duration;
 
 const QUEUE_HEADER: &str = "name\tmessages\tready\tunacked\tconsumers\tdurable\ttype";
 
+/// [`crate::support::setup`] plus the management API URL.
 fn setup(name: &str) -> (&'static Broker, String, String, String) {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name(name));
-    (b, vh.clone(), b.amqp_url(&vh), b.api_url())
+    let (b, vh, url) = crate::support::setup(name);
+    (b, vh, url, b.api_url())
 }
 
 fn stdout(a: &assert_cmd::assert::Assert) -> String {
@@ -43,17 +43,17 @@ fn send(url: &str, queue: &str, n: usize) {
 #[test]
 fn list_queues_without_terminal_prints_a_header_and_tab_separated_rows_with_counts() {
     let (b, vh, url, api) = setup("lq-tsv");
-    rmq()
-        .args(["--url", &url, "queue-declare", "q-durable", "--durable"])
+    rmq_url(&url)
+        .args(["queue-declare", "q-durable", "--durable"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "queue-declare", "q-quorum", "--quorum"])
+    rmq_url(&url)
+        .args(["queue-declare", "q-quorum", "--quorum"])
         .assert()
         .success();
     send(&url, "q-durable", 3);
-    rmq()
-        .args(["--url", &url, "queue-declare", "q-empty"])
+    rmq_url(&url)
+        .args(["queue-declare", "q-empty"])
         .assert()
         .success();
     assert_eq!(b.queue_messages(&vh, "q-durable"), 3);
@@ -81,15 +81,8 @@ fn list_queues_without_terminal_prints_a_header_and_tab_separated_rows_with_coun
 #[test]
 fn list_queues_json_is_an_array_with_counts_flags_and_arguments() {
     let (_b, vh, url, api) = setup("lq-json");
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "queue-declare",
-            "dl",
-            "--message-ttl",
-            "600000",
-        ])
+    rmq_url(&url)
+        .args(["queue-declare", "dl", "--message-ttl", "600000"])
         .args(["--dead-letter-exchange", "dlx"])
         .assert()
         .success();
@@ -128,10 +121,7 @@ fn list_queues_json_is_an_array_with_counts_flags_and_arguments() {
 fn list_queues_filter_vhost_and_all_vhosts() {
     let (_b, vh, url, api) = setup("lq-filter");
     for q in ["orders.new", "orders.done", "audit"] {
-        rmq()
-            .args(["--url", &url, "queue-declare", q])
-            .assert()
-            .success();
+        rmq_url(&url).args(["queue-declare", q]).assert().success();
     }
     let out = list(&url, &api, &["list-queues", "--filter", "^orders\\."]);
     let names: Vec<&str> = out
@@ -161,16 +151,8 @@ fn list_queues_filter_vhost_and_all_vhosts() {
     assert!(out.contains(&format!("{other}\telsewhere\t")), "{out}");
 
     // A bad regular expression is a usage error.
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "--api-url",
-            &api,
-            "list-queues",
-            "--filter",
-            "(",
-        ])
+    rmq_url(&url)
+        .args(["--api-url", &api, "list-queues", "--filter", "("])
         .assert()
         .code(2);
 }
@@ -182,8 +164,8 @@ fn list_queues_handles_odd_names_and_vhosts() {
     let url = b.amqp_url(&vh);
     let api = b.api_url();
     let name = "tab\there/and space?#";
-    rmq()
-        .args(["--url", &url, "queue-declare", name])
+    rmq_url(&url)
+        .args(["queue-declare", name])
         .assert()
         .success();
     let out = list(&url, &api, &["list-queues"]);
@@ -201,52 +183,24 @@ fn list_queues_handles_odd_names_and_vhosts() {
 #[test]
 fn list_exchanges_and_bindings_show_types_and_routes() {
     let (_b, _vh, url, api) = setup("lx");
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "exchange-declare",
-            "topic_logs",
-            "-t",
-            "topic",
-            "--durable",
-        ])
+    rmq_url(&url)
+        .args(["exchange-declare", "topic_logs", "-t", "topic", "--durable"])
         .assert()
         .success();
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "exchange-declare",
-            "matcher",
-            "-t",
-            "headers",
-            "--internal",
-        ])
+    rmq_url(&url)
+        .args(["exchange-declare", "matcher", "-t", "headers", "--internal"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "queue-declare", "kern"])
+    rmq_url(&url)
+        .args(["queue-declare", "kern"])
         .assert()
         .success();
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "bind",
-            "-Q",
-            "kern",
-            "-e",
-            "topic_logs",
-            "-k",
-            "kern.*",
-        ])
+    rmq_url(&url)
+        .args(["bind", "-Q", "kern", "-e", "topic_logs", "-k", "kern.*"])
         .assert()
         .success();
-    rmq()
-        .args([
-            "--url", &url, "bind", "-Q", "kern", "-e", "matcher", "--header", "a=1",
-        ])
+    rmq_url(&url)
+        .args(["bind", "-Q", "kern", "-e", "matcher", "--header", "a=1"])
         .assert()
         .success();
 
@@ -295,8 +249,8 @@ fn list_exchanges_and_bindings_show_types_and_routes() {
     assert_eq!(v.as_array().unwrap().len(), 3);
     // Bindings of a queue or exchange that does not exist: exit 5.
     for args in [["-Q", "nope"], ["-e", "nope"]] {
-        rmq()
-            .args(["--url", &url, "--api-url", &api, "list-bindings"])
+        rmq_url(&url)
+            .args(["--api-url", &api, "list-bindings"])
             .args(args)
             .assert()
             .code(5);
@@ -314,8 +268,8 @@ fn unreachable_api_exits_3_with_the_plugin_hint() {
     let (_b, _vh, url, _api) = setup("lq-noapi");
     let dead = format!("http://127.0.0.1:{}", closed_port());
     for cmd in ["list-queues", "list-exchanges", "list-bindings"] {
-        let a = rmq()
-            .args(["--url", &url, "--api-url", &dead, cmd])
+        let a = rmq_url(&url)
+            .args(["--api-url", &dead, cmd])
             .assert()
             .code(3)
             .stdout("");
@@ -339,8 +293,8 @@ fn unreachable_api_exits_3_with_the_plugin_hint() {
 fn api_url_pointing_at_the_amqp_port_exits_3() {
     let (b, _vh, url, _api) = setup("lq-amqpport");
     let wrong = format!("http://127.0.0.1:{}", b.amqp_port());
-    let a = rmq()
-        .args(["--url", &url, "--api-url", &wrong, "list-queues"])
+    let a = rmq_url(&url)
+        .args(["--api-url", &wrong, "list-queues"])
         .assert()
         .code(3);
     assert!(stderr(&a).contains("not the AMQP port"), "{}", stderr(&a));
@@ -380,10 +334,8 @@ fn wrong_password_exits_4_and_never_prints_it() {
 #[test]
 fn missing_vhost_exits_5() {
     let (_b, _vh, url, api) = setup("lq-novhost");
-    let a = rmq()
+    let a = rmq_url(&url)
         .args([
-            "--url",
-            &url,
             "--api-url",
             &api,
             "--vhost",
@@ -403,8 +355,8 @@ fn missing_vhost_exits_5() {
 fn list_queues_into_a_closed_pipe_exits_0() {
     let (_b, _vh, url, api) = setup("lq-pipe");
     for i in 0..50 {
-        rmq()
-            .args(["--url", &url, "queue-declare", &format!("q{i:03}")])
+        rmq_url(&url)
+            .args(["queue-declare", &format!("q{i:03}")])
             .assert()
             .success();
     }
@@ -415,7 +367,11 @@ fn list_queues_into_a_closed_pipe_exits_0() {
         .spawn()
         .unwrap();
     drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
+    let out = wait_output(
+        child,
+        Duration::from_secs(60),
+        "rmq list-queues into a closed pipe",
+    );
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -1,4 +1,4 @@
-//! Integration tests against a real RabbitMQ node (see `tests/support/broker.rs`).
+//! Integration tests against a real RabbitMQ node (see `tests/support/`).
 //! One module per command or area; add yours to the list below.
 
 #[path = "../support/mod.rs"]

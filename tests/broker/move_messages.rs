@@ -1,7 +1,7 @@
 //! `rmq move`: messages arrive unchanged, dead-letter replay puts them back where they died,
 //! what cannot be moved stays in order, a loop ends, and kill -9 loses nothing.
 
-use crate::support::{Broker, rmq, rmq_std};
+use crate::support::{Broker, rmq_std, rmq_url, setup, stderr_of};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -9,8 +9,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn declare(url: &str, args: &[&str]) {
-    rmq()
-        .args(["--url", url, "queue-declare"])
+    rmq_url(url)
+        .args(["queue-declare"])
         .args(args)
         .assert()
         .success();
@@ -19,8 +19,8 @@ fn declare(url: &str, args: &[&str]) {
 /// Send NDJSON envelopes (or plain lines) to queue `q`.
 fn send_lines(url: &str, q: &str, lines: &str, ndjson: bool) {
     let mode = if ndjson { "--ndjson" } else { "--lines" };
-    rmq()
-        .args(["--url", url, "-q", "send", "-Q", q, mode])
+    rmq_url(url)
+        .args(["-q", "send", "-Q", q, mode])
         .write_stdin(lines.to_string())
         .timeout(Duration::from_secs(120))
         .assert()
@@ -29,8 +29,8 @@ fn send_lines(url: &str, q: &str, lines: &str, ndjson: bool) {
 
 /// Take every message of `q` as JSON envelopes.
 fn drain_json(url: &str, q: &str, n: usize) -> Vec<Value> {
-    let out = rmq()
-        .args(["--url", url, "--json", "receive", "-Q", q, "--no-declare"])
+    let out = rmq_url(url)
+        .args(["--json", "receive", "-Q", q, "--no-declare"])
         .args(["-n", &n.to_string(), "--timeout", "10"])
         .timeout(Duration::from_secs(120))
         .output()
@@ -84,18 +84,14 @@ fn mixed_envelope(i: usize) -> Value {
 
 #[test]
 fn move_keeps_10000_mixed_messages_byte_identical() {
-    let b = Broker::shared();
-    let vhost = b.vhost("move_identical");
-    let url = b.amqp_url(&vhost);
+    let (b, vhost, url) = setup("move_identical");
     declare(&url, &["src"]);
     declare(&url, &["dst"]);
     let input: Vec<Value> = (0..10_000).map(mixed_envelope).collect();
     let lines: String = input.iter().map(|e| format!("{e}\n")).collect();
     send_lines(&url, "src", &lines, true);
-    let out = rmq()
-        .args([
-            "--url", &url, "--json", "move", "--from", "src", "--to", "dst",
-        ])
+    let out = rmq_url(&url)
+        .args(["--json", "move", "--from", "src", "--to", "dst"])
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
@@ -122,16 +118,14 @@ fn move_keeps_10000_mixed_messages_byte_identical() {
 
 #[test]
 fn move_to_origin_puts_dead_lettered_messages_back_on_their_queues() {
-    let b = Broker::shared();
-    let vhost = b.vhost("move_to_origin");
-    let url = b.amqp_url(&vhost);
-    rmq()
-        .args(["--url", &url, "exchange-declare", "dlx", "-t", "fanout"])
+    let (b, vhost, url) = setup("move_to_origin");
+    rmq_url(&url)
+        .args(["exchange-declare", "dlx", "-t", "fanout"])
         .assert()
         .success();
     declare(&url, &["dlq"]);
-    rmq()
-        .args(["--url", &url, "bind", "-Q", "dlq", "-e", "dlx"])
+    rmq_url(&url)
+        .args(["bind", "-Q", "dlq", "-e", "dlx"])
         .assert()
         .success();
     for q in ["orders", "invoices"] {
@@ -140,18 +134,8 @@ fn move_to_origin_puts_dead_lettered_messages_back_on_their_queues() {
     // Real dead-lettering: every message expires at once and the broker moves it to dlq.
     for (q, n) in [("orders", 30), ("invoices", 20)] {
         let lines: String = (0..n).map(|i| format!("{q} {i}\n")).collect();
-        rmq()
-            .args([
-                "--url",
-                &url,
-                "-q",
-                "send",
-                "-Q",
-                q,
-                "--lines",
-                "--expiration",
-                "0",
-            ])
+        rmq_url(&url)
+            .args(["-q", "send", "-Q", q, "--lines", "--expiration", "0"])
             .write_stdin(lines)
             .assert()
             .success();
@@ -160,12 +144,12 @@ fn move_to_origin_puts_dead_lettered_messages_back_on_their_queues() {
     crate::support::wait_until(Duration::from_secs(20), "dead-lettering", || {
         b.queue_messages(&vhost, "dlq") == 51
     });
-    let a = rmq()
-        .args(["--url", &url, "move", "--from", "dlq", "--to-origin"])
+    let a = rmq_url(&url)
+        .args(["move", "--from", "dlq", "--to-origin"])
         .timeout(Duration::from_secs(60))
         .assert()
         .success();
-    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let err = stderr_of(&a);
     assert!(err.contains("moved 50 from 'dlq'"), "{err}");
     assert!(err.contains("1 skipped"), "{err}");
     let orders = bodies(&url, "orders", 30);
@@ -183,28 +167,16 @@ fn move_to_origin_puts_dead_lettered_messages_back_on_their_queues() {
 
 #[test]
 fn move_to_an_unroutable_destination_exits_7_and_leaves_every_message_in_order() {
-    let b = Broker::shared();
-    let vhost = b.vhost("move_unroutable");
-    let url = b.amqp_url(&vhost);
+    let (_, _, url) = setup("move_unroutable");
     declare(&url, &["src"]);
     let lines: String = (0..500).map(|i| format!("{i}\n")).collect();
     send_lines(&url, "src", &lines, false);
-    let a = rmq()
-        .args([
-            "--url",
-            &url,
-            "move",
-            "--from",
-            "src",
-            "-e",
-            "amq.direct",
-            "-k",
-            "nowhere",
-        ])
+    let a = rmq_url(&url)
+        .args(["move", "--from", "src", "-e", "amq.direct", "-k", "nowhere"])
         .timeout(Duration::from_secs(60))
         .assert()
         .code(7);
-    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let err = stderr_of(&a);
     assert!(err.contains("500 unroutable"), "{err}");
     assert!(err.lines().any(|l| l.contains("stayed in 'src'")), "{err}");
     let left = bodies(&url, "src", 500);
@@ -213,31 +185,23 @@ fn move_to_an_unroutable_destination_exits_7_and_leaves_every_message_in_order()
 
 #[test]
 fn move_missing_queues_exit_5_and_count_moves_exactly_n() {
-    let b = Broker::shared();
-    let vhost = b.vhost("move_missing");
-    let url = b.amqp_url(&vhost);
+    let (b, vhost, url) = setup("move_missing");
     declare(&url, &["src"]);
     declare(&url, &["dst"]);
     for args in [
         ["--from", "nope", "--to", "dst"],
         ["--from", "src", "--to", "nope"],
     ] {
-        rmq()
-            .args(["--url", &url, "move"])
-            .args(args)
-            .assert()
-            .code(5);
+        rmq_url(&url).args(["move"]).args(args).assert().code(5);
     }
-    rmq()
-        .args(["--url", &url, "move", "--from", "src", "-e", "nope"])
+    rmq_url(&url)
+        .args(["move", "--from", "src", "-e", "nope"])
         .assert()
         .code(5);
     let lines: String = (0..100).map(|i| format!("{i}\n")).collect();
     send_lines(&url, "src", &lines, false);
-    rmq()
-        .args([
-            "--url", &url, "move", "--from", "src", "--to", "dst", "-n", "7",
-        ])
+    rmq_url(&url)
+        .args(["move", "--from", "src", "--to", "dst", "-n", "7"])
         .assert()
         .success();
     assert_eq!(b.queue_messages(&vhost, "dst"), 7);
@@ -250,9 +214,7 @@ fn move_missing_queues_exit_5_and_count_moves_exactly_n() {
 
 #[test]
 fn move_into_a_queue_that_dead_letters_back_ends() {
-    let b = Broker::shared();
-    let vhost = b.vhost("move_loop");
-    let url = b.amqp_url(&vhost);
+    let (b, vhost, url) = setup("move_loop");
     declare(&url, &["a"]);
     // b expires everything at once back into a (default exchange, routing key a).
     declare(
@@ -270,8 +232,8 @@ fn move_into_a_queue_that_dead_letters_back_ends() {
     let lines: String = (0..200).map(|i| format!("{i}\n")).collect();
     send_lines(&url, "a", &lines, false);
     let started = Instant::now();
-    rmq()
-        .args(["--url", &url, "move", "--from", "a", "--to", "b"])
+    rmq_url(&url)
+        .args(["move", "--from", "a", "--to", "b"])
         .timeout(Duration::from_secs(60))
         .assert()
         .success();
@@ -283,9 +245,7 @@ fn move_into_a_queue_that_dead_letters_back_ends() {
 
 #[test]
 fn move_killed_at_random_moments_loses_nothing() {
-    let b = Broker::shared();
-    let vhost = b.vhost("move_kill9");
-    let url = b.amqp_url(&vhost);
+    let (b, vhost, url) = setup("move_kill9");
     declare(&url, &["src"]);
     declare(&url, &["dst"]);
     const N: usize = 5_000;
@@ -325,8 +285,8 @@ fn move_killed_at_random_moments_loses_nothing() {
         );
     }
     assert!(kills >= 20, "only {kills} kills");
-    rmq()
-        .args(["--url", &url, "-q", "move", "--from", "dst", "--to", "src"])
+    rmq_url(&url)
+        .args(["-q", "move", "--from", "dst", "--to", "src"])
         .timeout(Duration::from_secs(120))
         .assert()
         .success();
@@ -368,9 +328,7 @@ fn consumers(b: &Broker, vhost: &str) -> u64 {
 
 #[test]
 fn move_with_a_filter_leaves_the_rest_in_order_and_never_twice() {
-    let b = Broker::shared();
-    let vhost = b.vhost("move_filter");
-    let url = b.amqp_url(&vhost);
+    let (b, vhost, url) = setup("move_filter");
     declare(&url, &["src"]);
     declare(&url, &["dst"]);
     // 600 messages: more held ones than a consumer's prefetch, so fresh consumers take over.
@@ -384,13 +342,13 @@ fn move_with_a_filter_leaves_the_rest_in_order_and_never_twice() {
         })
         .collect();
     send_lines(&url, "src", &lines, true);
-    let a = rmq()
-        .args(["--url", &url, "move", "--from", "src", "--to", "dst"])
+    let a = rmq_url(&url)
+        .args(["move", "--from", "src", "--to", "dst"])
         .args(["--filter", r#".headers.tenant == "acme""#])
         .timeout(Duration::from_secs(60))
         .assert()
         .success();
-    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let err = stderr_of(&a);
     assert!(
         err.contains("moved 200") && err.contains("400 left by the filter"),
         "{err}"

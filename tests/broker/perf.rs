@@ -1,16 +1,9 @@
 //! `rmq perf`: short load runs against the shared broker, each in its own vhost.
 
 use crate::bg::Bg;
-use crate::support::{Broker, rmq, unique_name, wait_until};
+use crate::support::{rmq, setup, wait_until};
 use serde_json::Value;
 use std::time::Duration;
-
-fn setup(name: &str) -> (&'static Broker, String, String) {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name(name));
-    let url = b.amqp_url(&vh);
-    (b, vh, url)
-}
 
 fn perf_json(url: &str, args: &[&str]) -> Value {
     let mut all = vec!["--url", url, "--json", "perf"];
@@ -127,16 +120,4 @@ fn perf_prints_a_line_per_second_and_ctrl_c_prints_the_summary() {
     }
     let err = p.stderr();
     assert!(err.contains("msg/s") && err.contains("p95"), "{err}");
-}
-
-#[test]
-fn perf_with_nothing_to_do_is_a_usage_error() {
-    rmq()
-        .args(["--url", "amqp://127.0.0.1:1/", "perf", "-x", "0", "-y", "0"])
-        .assert()
-        .code(2);
-    rmq()
-        .args(["--url", "amqp://127.0.0.1:1/", "perf", "--size", "4"])
-        .assert()
-        .code(2);
 }

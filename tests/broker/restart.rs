@@ -1,51 +1,28 @@
 //! Behaviour across a broker restart (a dedicated node: the shared one is not restarted).
 
-use crate::support::{Broker, rmq};
+use crate::support::{Broker, rmq_url};
 
 #[test]
 fn durable_persistent_messages_survive_a_broker_restart() {
     let Some(b) = Broker::dedicated() else {
-        eprintln!("skipped: RMQ_TEST_URL points at an external broker");
         return;
     };
     let url = b.amqp_url("/");
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "send",
-            "-Q",
-            "keep",
-            "--durable",
-            "-p",
-            "--lines",
-        ])
+    rmq_url(&url)
+        .args(["send", "-Q", "keep", "--durable", "-p", "--lines"])
         .write_stdin("one\ntwo\n")
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "send", "-Q", "lose", "not-persistent"])
+    rmq_url(&url)
+        .args(["send", "-Q", "lose", "not-persistent"])
         .assert()
         .success();
     b.restart();
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "receive",
-            "-Q",
-            "keep",
-            "-n",
-            "2",
-            "--timeout",
-            "10",
-        ])
+    rmq_url(&url)
+        .args(["receive", "-Q", "keep", "-n", "2", "--timeout", "10"])
         .assert()
         .success()
         .stdout("one\ntwo\n");
     // The transient queue is gone after the restart.
-    rmq()
-        .args(["--url", &url, "peek", "-Q", "lose"])
-        .assert()
-        .code(5);
+    rmq_url(&url).args(["peek", "-Q", "lose"]).assert().code(5);
 }

@@ -2,16 +2,9 @@
 //! acks, Ctrl-C and closed pipes.
 
 use crate::bg::Bg;
-use crate::support::{Broker, rmq, unique_name, wait_until};
+use crate::support::{rmq, rmq_url, setup, wait_until};
 use serde_json::Value;
 use std::time::Duration;
-
-fn setup(name: &str) -> (&'static Broker, String, String) {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name(name));
-    let url = b.amqp_url(&vh);
-    (b, vh, url)
-}
 
 fn json_lines(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout)
@@ -23,13 +16,13 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
 #[test]
 fn hello_world_send_then_receive_prints_the_body() {
     let (b, vh, url) = setup("hello");
-    rmq()
-        .args(["--url", &url, "send", "-Q", "hello", "Hello", "World!"])
+    rmq_url(&url)
+        .args(["send", "-Q", "hello", "Hello", "World!"])
         .assert()
         .success();
     assert_eq!(b.queue_messages(&vh, "hello"), 1);
-    rmq()
-        .args(["--url", &url, "receive", "-Q", "hello", "-n", "1"])
+    rmq_url(&url)
+        .args(["receive", "-Q", "hello", "-n", "1"])
         .assert()
         .success()
         .stdout("Hello World!\n");
@@ -39,13 +32,10 @@ fn hello_world_send_then_receive_prints_the_body() {
 #[test]
 fn without_queue_flag_send_and_receive_use_task_queue() {
     let (b, vh, url) = setup("default-q");
-    rmq()
-        .args(["--url", &url, "send", "hello..."])
-        .assert()
-        .success();
+    rmq_url(&url).args(["send", "hello..."]).assert().success();
     assert_eq!(b.queue_messages(&vh, "task_queue"), 1);
-    rmq()
-        .args(["--url", &url, "receive", "-n", "1"])
+    rmq_url(&url)
+        .args(["receive", "-n", "1"])
         .assert()
         .success()
         .stdout("hello...\n");
@@ -61,22 +51,13 @@ fn without_queue_flag_send_and_receive_use_task_queue() {
 #[test]
 fn send_lines_makes_one_message_per_line_including_empty_and_unterminated() {
     let (_b, _vh, url) = setup("lines");
-    rmq()
-        .args(["--url", &url, "send", "-Q", "l", "--lines"])
+    rmq_url(&url)
+        .args(["send", "-Q", "l", "--lines"])
         .write_stdin("a\n\nb c\nlast")
         .assert()
         .success();
-    let out = rmq()
-        .args([
-            "--url",
-            &url,
-            "receive",
-            "-Q",
-            "l",
-            "--json",
-            "--timeout",
-            "1",
-        ])
+    let out = rmq_url(&url)
+        .args(["receive", "-Q", "l", "--json", "--timeout", "1"])
         .assert()
         .success()
         .get_output()
@@ -92,14 +73,14 @@ fn send_lines_makes_one_message_per_line_including_empty_and_unterminated() {
 #[test]
 fn send_without_body_sends_all_of_stdin_as_one_message() {
     let (b, vh, url) = setup("whole");
-    rmq()
-        .args(["--url", &url, "send", "-Q", "w"])
+    rmq_url(&url)
+        .args(["send", "-Q", "w"])
         .write_stdin("line1\nline2\n")
         .assert()
         .success();
     assert_eq!(b.queue_messages(&vh, "w"), 1);
-    rmq()
-        .args(["--url", &url, "receive", "-Q", "w", "-n", "1"])
+    rmq_url(&url)
+        .args(["receive", "-Q", "w", "-n", "1"])
         .assert()
         .success()
         .stdout("line1\nline2\n\n");
@@ -136,8 +117,8 @@ fn large_body_from_a_file_repeated_is_confirmed_whole() {
         "{err}"
     );
     assert_eq!(b.queue_messages(&vh, "big"), 40);
-    let out = rmq()
-        .args(["--url", &url, "receive", "-Q", "big", "-n", "40"])
+    let out = rmq_url(&url)
+        .args(["receive", "-Q", "big", "-n", "40"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -150,10 +131,8 @@ fn large_body_from_a_file_repeated_is_confirmed_whole() {
 #[test]
 fn receive_json_envelope_carries_properties_and_typed_headers() {
     let (_b, _vh, url) = setup("envelope");
-    rmq()
+    rmq_url(&url)
         .args([
-            "--url",
-            &url,
             "send",
             "-Q",
             "e",
@@ -180,8 +159,8 @@ fn receive_json_envelope_carries_properties_and_typed_headers() {
         ])
         .assert()
         .success();
-    let out = rmq()
-        .args(["--url", &url, "--json", "receive", "-Q", "e", "-n", "1"])
+    let out = rmq_url(&url)
+        .args(["--json", "receive", "-Q", "e", "-n", "1"])
         .assert()
         .success()
         .get_output()
@@ -209,10 +188,8 @@ fn receive_json_envelope_carries_properties_and_typed_headers() {
 fn binary_message_round_trips_byte_for_byte_through_json_and_ndjson() {
     let (_b, _vh, url) = setup("binary");
     let body: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
-    rmq()
+    rmq_url(&url)
         .args([
-            "--url",
-            &url,
             "send",
             "-Q",
             "src",
@@ -227,8 +204,8 @@ fn binary_message_round_trips_byte_for_byte_through_json_and_ndjson() {
         .write_stdin(body.clone())
         .assert()
         .success();
-    let dump = rmq()
-        .args(["--url", &url, "receive", "-Q", "src", "--json", "-n", "1"])
+    let dump = rmq_url(&url)
+        .args(["receive", "-Q", "src", "--json", "-n", "1"])
         .assert()
         .success()
         .get_output()
@@ -236,13 +213,13 @@ fn binary_message_round_trips_byte_for_byte_through_json_and_ndjson() {
         .clone();
     let first = &json_lines(&dump)[0];
     assert!(first.get("body_base64").is_some(), "{first}");
-    rmq()
-        .args(["--url", &url, "send", "--ndjson", "-Q", "dst"])
+    rmq_url(&url)
+        .args(["send", "--ndjson", "-Q", "dst"])
         .write_stdin(dump.clone())
         .assert()
         .success();
-    let again = rmq()
-        .args(["--url", &url, "receive", "-Q", "dst", "--json", "-n", "1"])
+    let again = rmq_url(&url)
+        .args(["receive", "-Q", "dst", "--json", "-n", "1"])
         .assert()
         .success()
         .get_output()
@@ -253,13 +230,13 @@ fn binary_message_round_trips_byte_for_byte_through_json_and_ndjson() {
     assert_eq!(first["properties"], second["properties"]);
     assert_eq!(first["headers"], second["headers"]);
     // And the raw bytes come out exactly (plus the newline receive adds).
-    rmq()
-        .args(["--url", &url, "send", "-Q", "raw"])
+    rmq_url(&url)
+        .args(["send", "-Q", "raw"])
         .write_stdin(body.clone())
         .assert()
         .success();
-    let raw = rmq()
-        .args(["--url", &url, "receive", "-Q", "raw", "-n", "1"])
+    let raw = rmq_url(&url)
+        .args(["receive", "-Q", "raw", "-n", "1"])
         .assert()
         .success()
         .get_output()
@@ -271,19 +248,19 @@ fn binary_message_round_trips_byte_for_byte_through_json_and_ndjson() {
 #[test]
 fn ndjson_without_target_replays_to_the_routing_key_in_each_envelope() {
     let (b, vh, url) = setup("replay");
-    rmq()
-        .args(["--url", &url, "send", "-Q", "orig", "one"])
+    rmq_url(&url)
+        .args(["send", "-Q", "orig", "one"])
         .assert()
         .success();
-    let dump = rmq()
-        .args(["--url", &url, "receive", "-Q", "orig", "--json", "-n", "1"])
+    let dump = rmq_url(&url)
+        .args(["receive", "-Q", "orig", "--json", "-n", "1"])
         .assert()
         .success()
         .get_output()
         .stdout
         .clone();
-    rmq()
-        .args(["--url", &url, "send", "--ndjson"])
+    rmq_url(&url)
+        .args(["send", "--ndjson"])
         .write_stdin(dump)
         .assert()
         .success();
@@ -295,8 +272,8 @@ fn ndjson_bad_line_names_it_and_sends_nothing_after() {
     let (b, vh, url) = setup("badline");
     let input =
         "{\"body\":\"1\"}\n{\"body\":\"2\"}\n{\"body\":\"3\"}\n{\"body\":\n{\"body\":\"5\"}\n";
-    let a = rmq()
-        .args(["--url", &url, "send", "--ndjson", "-Q", "q"])
+    let a = rmq_url(&url)
+        .args(["send", "--ndjson", "-Q", "q"])
         .write_stdin(input)
         .assert()
         .code(1);
@@ -309,25 +286,25 @@ fn ndjson_bad_line_names_it_and_sends_nothing_after() {
 #[test]
 fn peek_shows_messages_and_leaves_them_in_the_queue() {
     let (b, vh, url) = setup("peek");
-    rmq()
-        .args(["--url", &url, "send", "-Q", "p", "--lines"])
+    rmq_url(&url)
+        .args(["send", "-Q", "p", "--lines"])
         .write_stdin("m1\nm2\nm3\n")
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "peek", "-Q", "p", "-n", "2"])
+    rmq_url(&url)
+        .args(["peek", "-Q", "p", "-n", "2"])
         .assert()
         .success()
         .stdout("m1\nm2\n");
     assert_eq!(b.queue_messages(&vh, "p"), 3);
     // Order is kept after the peek.
-    rmq()
-        .args(["--url", &url, "receive", "-Q", "p", "-n", "3"])
+    rmq_url(&url)
+        .args(["receive", "-Q", "p", "-n", "3"])
         .assert()
         .success()
         .stdout("m1\nm2\nm3\n");
-    rmq()
-        .args(["--url", &url, "peek", "-Q", "missing"])
+    rmq_url(&url)
+        .args(["peek", "-Q", "missing"])
         .assert()
         .code(5);
 }
@@ -335,27 +312,17 @@ fn peek_shows_messages_and_leaves_them_in_the_queue() {
 #[test]
 fn receive_count_not_reached_before_timeout_exits_8() {
     let (_b, _vh, url) = setup("count");
-    rmq()
-        .args(["--url", &url, "send", "-Q", "c", "only"])
+    rmq_url(&url)
+        .args(["send", "-Q", "c", "only"])
         .assert()
         .success();
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "receive",
-            "-Q",
-            "c",
-            "-n",
-            "2",
-            "--timeout",
-            "1",
-        ])
+    rmq_url(&url)
+        .args(["receive", "-Q", "c", "-n", "2", "--timeout", "1"])
         .assert()
         .code(8)
         .stdout("only\n");
-    rmq()
-        .args(["--url", &url, "receive", "-Q", "c", "--timeout", "0.5"])
+    rmq_url(&url)
+        .args(["receive", "-Q", "c", "--timeout", "0.5"])
         .assert()
         .success()
         .stdout("");
@@ -364,13 +331,13 @@ fn receive_count_not_reached_before_timeout_exits_8() {
 #[test]
 fn receive_no_ack_with_count_takes_exactly_count() {
     let (b, vh, url) = setup("noack");
-    rmq()
-        .args(["--url", &url, "send", "-Q", "n", "--lines"])
+    rmq_url(&url)
+        .args(["send", "-Q", "n", "--lines"])
         .write_stdin("1\n2\n3\n4\n5\n")
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "receive", "-Q", "n", "--no-ack", "-n", "2"])
+    rmq_url(&url)
+        .args(["receive", "-Q", "n", "--no-ack", "-n", "2"])
         .assert()
         .success()
         .stdout("1\n2\n");
@@ -380,8 +347,8 @@ fn receive_no_ack_with_count_takes_exactly_count() {
 #[test]
 fn receive_into_head_consumes_one_and_requeues_the_rest() {
     let (b, vh, url) = setup("head");
-    rmq()
-        .args(["--url", &url, "send", "-Q", "h", "--lines"])
+    rmq_url(&url)
+        .args(["send", "-Q", "h", "--lines"])
         .write_stdin((1..=50).map(|i| format!("{i}\n")).collect::<String>())
         .assert()
         .success();
@@ -407,8 +374,8 @@ fn receive_into_head_consumes_one_and_requeues_the_rest() {
 fn receive_ctrl_c_loses_nothing_printed_plus_queued_equals_sent() {
     let (b, vh, url) = setup("ctrlc");
     let sent = 300;
-    rmq()
-        .args(["--url", &url, "send", "-Q", "k", "--lines"])
+    rmq_url(&url)
+        .args(["send", "-Q", "k", "--lines"])
         .write_stdin((1..=sent).map(|i| format!("{i}\n")).collect::<String>())
         .assert()
         .success();
@@ -441,16 +408,16 @@ fn existing_queue_with_arguments_is_used_as_it_is() {
         &format!("/api/queues/{}/dlxq", crate::support::pct_encode(&vh)),
         &serde_json::json!({"durable": true, "arguments": {"x-dead-letter-exchange": "dlx", "x-max-length": 100}}),
     );
-    rmq()
-        .args(["--url", &url, "send", "-Q", "dlxq", "m"])
+    rmq_url(&url)
+        .args(["send", "-Q", "dlxq", "m"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "send", "-Q", "dlxq", "--durable", "m2"])
+    rmq_url(&url)
+        .args(["send", "-Q", "dlxq", "--durable", "m2"])
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "receive", "-Q", "dlxq", "-n", "2"])
+    rmq_url(&url)
+        .args(["receive", "-Q", "dlxq", "-n", "2"])
         .assert()
         .success()
         .stdout("m\nm2\n");
@@ -459,8 +426,8 @@ fn existing_queue_with_arguments_is_used_as_it_is() {
 #[test]
 fn repeat_sends_the_message_n_times() {
     let (b, vh, url) = setup("repeat");
-    rmq()
-        .args(["--url", &url, "send", "-Q", "r", "--repeat", "25", "x"])
+    rmq_url(&url)
+        .args(["send", "-Q", "r", "--repeat", "25", "x"])
         .assert()
         .success();
     assert_eq!(b.queue_messages(&vh, "r"), 25);
@@ -469,8 +436,8 @@ fn repeat_sends_the_message_n_times() {
 #[test]
 fn send_no_confirm_still_delivers() {
     let (b, vh, url) = setup("noconfirm");
-    rmq()
-        .args(["--url", &url, "send", "-Q", "nc", "--lines", "--no-confirm"])
+    rmq_url(&url)
+        .args(["send", "-Q", "nc", "--lines", "--no-confirm"])
         .write_stdin((1..=1000).map(|i| format!("{i}\n")).collect::<String>())
         .assert()
         .success();
@@ -482,8 +449,8 @@ fn send_to_a_missing_queue_declares_it_and_delivers_each_message_once() {
     // The first message finds out that the queue is missing (returned unroutable): it is
     // published again after the declare, and counted once.
     let (b, vh, url) = setup("probe");
-    let out = rmq()
-        .args(["--url", &url, "send", "-Q", "fresh", "--repeat", "3", "x"])
+    let out = rmq_url(&url)
+        .args(["send", "-Q", "fresh", "--repeat", "3", "x"])
         .assert()
         .success();
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
@@ -492,13 +459,13 @@ fn send_to_a_missing_queue_declares_it_and_delivers_each_message_once() {
         "{err}"
     );
     assert_eq!(b.queue_messages(&vh, "fresh"), 3);
-    rmq()
-        .args(["--url", &url, "send", "-Q", "fresh2", "--lines"])
+    rmq_url(&url)
+        .args(["send", "-Q", "fresh2", "--lines"])
         .write_stdin("a\nb\n")
         .assert()
         .success();
-    rmq()
-        .args(["--url", &url, "receive", "-Q", "fresh2", "-n", "2"])
+    rmq_url(&url)
+        .args(["receive", "-Q", "fresh2", "-n", "2"])
         .assert()
         .success()
         .stdout("a\nb\n");
@@ -533,8 +500,8 @@ fn send_reaches_a_queue_exclusive_to_another_connection() {
             None => false,
         }
     });
-    rmq()
-        .args(["--url", &url, "send", "-Q", &queue, "direct reply"])
+    rmq_url(&url)
+        .args(["send", "-Q", &queue, "direct reply"])
         .assert()
         .success();
     assert!(r.wait(Duration::from_secs(30)).success(), "{}", r.stderr());

@@ -1,14 +1,14 @@
 //! Streams: declared with retention, read from every kind of offset (first, last, a number,
 //! a time), by several readers alike; the things a stream refuses are clear errors.
 
-use crate::support::{Broker, rmq};
+use crate::support::{rmq_url, setup, stderr_of};
 use serde_json::Value;
 use std::time::Duration;
 
 fn send(url: &str, q: &str, range: std::ops::Range<u32>) {
     let lines: String = range.map(|i| format!("{i}\n")).collect();
-    rmq()
-        .args(["--url", url, "-q", "send", "-Q", q, "--lines"])
+    rmq_url(url)
+        .args(["-q", "send", "-Q", q, "--lines"])
         .write_stdin(lines)
         .timeout(Duration::from_secs(60))
         .assert()
@@ -17,18 +17,8 @@ fn send(url: &str, q: &str, range: std::ops::Range<u32>) {
 
 /// `peek` a stream from `offset`: the bodies, in order.
 fn read(url: &str, q: &str, offset: &str, n: u32) -> Vec<u32> {
-    let out = rmq()
-        .args([
-            "--url",
-            url,
-            "peek",
-            "-Q",
-            q,
-            "--offset",
-            offset,
-            "-n",
-            &n.to_string(),
-        ])
+    let out = rmq_url(url)
+        .args(["peek", "-Q", q, "--offset", offset, "-n", &n.to_string()])
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
@@ -46,19 +36,9 @@ fn read(url: &str, q: &str, offset: &str, n: u32) -> Vec<u32> {
 
 #[test]
 fn stream_is_declared_with_its_retention() {
-    let b = Broker::shared();
-    let vhost = b.vhost("stream_declare");
-    let url = b.amqp_url(&vhost);
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "queue-declare",
-            "events",
-            "--stream",
-            "--max-age",
-            "7D",
-        ])
+    let (b, vhost, url) = setup("stream_declare");
+    rmq_url(&url)
+        .args(["queue-declare", "events", "--stream", "--max-age", "7D"])
         .args([
             "--max-length-bytes",
             "1000000",
@@ -74,16 +54,8 @@ fn stream_is_declared_with_its_retention() {
     assert_eq!(args["x-max-age"], "7D", "{args}");
     assert_eq!(args["x-max-length-bytes"], 1_000_000);
     assert_eq!(args["x-stream-max-segment-size-bytes"], 500_000);
-    rmq()
-        .args([
-            "--url",
-            &url,
-            "queue-declare",
-            "bad",
-            "--stream",
-            "--max-age",
-            "1h30m",
-        ])
+    rmq_url(&url)
+        .args(["queue-declare", "bad", "--stream", "--max-age", "1h30m"])
         .assert()
         .code(2);
     assert!(b.queue_info(&vhost, "bad").is_none());
@@ -91,11 +63,9 @@ fn stream_is_declared_with_its_retention() {
 
 #[test]
 fn stream_reads_from_first_last_a_number_and_a_time() {
-    let b = Broker::shared();
-    let vhost = b.vhost("stream_offsets");
-    let url = b.amqp_url(&vhost);
-    rmq()
-        .args(["--url", &url, "queue-declare", "s", "--stream"])
+    let (_, _, url) = setup("stream_offsets");
+    rmq_url(&url)
+        .args(["queue-declare", "s", "--stream"])
         .assert()
         .success();
     send(&url, "s", 0..1000);
@@ -133,18 +103,14 @@ fn stream_reads_from_first_last_a_number_and_a_time() {
 
 #[test]
 fn stream_envelope_carries_the_offset_and_purge_is_refused() {
-    let b = Broker::shared();
-    let vhost = b.vhost("stream_envelope");
-    let url = b.amqp_url(&vhost);
-    rmq()
-        .args(["--url", &url, "queue-declare", "s", "--stream"])
+    let (_, _, url) = setup("stream_envelope");
+    rmq_url(&url)
+        .args(["queue-declare", "s", "--stream"])
         .assert()
         .success();
     send(&url, "s", 0..3);
-    let out = rmq()
-        .args([
-            "--url", &url, "--json", "peek", "-Q", "s", "--offset", "1", "-n", "2",
-        ])
+    let out = rmq_url(&url)
+        .args(["--json", "peek", "-Q", "s", "--offset", "1", "-n", "2"])
         .output()
         .unwrap();
     let envs: Vec<Value> = String::from_utf8(out.stdout)
@@ -154,34 +120,32 @@ fn stream_envelope_carries_the_offset_and_purge_is_refused() {
         .collect();
     let offsets: Vec<&Value> = envs.iter().map(|e| &e["offset"]).collect();
     assert_eq!(offsets, [1, 2]);
-    let a = rmq()
-        .args(["--url", &url, "queue-purge", "s", "--yes"])
+    let a = rmq_url(&url)
+        .args(["queue-purge", "s", "--yes"])
         .assert()
         .code(6);
-    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let err = stderr_of(&a);
     assert!(err.contains("stream"), "{err}");
     assert_eq!(read(&url, "s", "first", 10), [0, 1, 2]);
 }
 
 #[test]
 fn offset_on_a_queue_that_is_not_a_stream_exits_2_naming_its_type() {
-    let b = Broker::shared();
-    let vhost = b.vhost("stream_not_a_stream");
-    let url = b.amqp_url(&vhost);
+    let (b, vhost, url) = setup("stream_not_a_stream");
     for (q, flags) in [
         ("classic", &["--durable"][..]),
         ("quorum", &["--quorum"][..]),
     ] {
-        rmq()
-            .args(["--url", &url, "queue-declare", q])
+        rmq_url(&url)
+            .args(["queue-declare", q])
             .args(flags)
             .assert()
             .success();
-        let a = rmq()
-            .args(["--url", &url, "peek", "-Q", q, "--offset", "first"])
+        let a = rmq_url(&url)
+            .args(["peek", "-Q", q, "--offset", "first"])
             .assert()
             .code(2);
-        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        let err = stderr_of(&a);
         assert!(err.contains(&format!("is a {q} queue")), "{err}");
         let q = b.queue_info(&vhost, q).unwrap();
         assert_ne!(q["type"], "stream", "the check must not change the queue");

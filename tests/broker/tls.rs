@@ -4,115 +4,11 @@
 //! warning), a client certificate with SASL EXTERNAL, bulk traffic through TLS (full socket
 //! buffers on both sides), and the management API over https.
 
-use crate::support::{Broker, rmq, run_with_timeout, wait_until};
+use crate::support::tls::{CLIENT_CN, Pki};
+use crate::support::{Broker, assert_success, rmq, rmq_url, wait_until};
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
-
-/// The client certificate's CN: the user name SASL EXTERNAL logs in as.
-const CLIENT_CN: &str = "rmq-tls-client";
-
-struct Pki {
-    _dir: tempfile::TempDir,
-    ca: PathBuf,
-    server_cert: PathBuf,
-    server_key: PathBuf,
-    client_cert: PathBuf,
-    client_key: PathBuf,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = run_with_timeout(
-        Command::new("openssl").args(args).current_dir(dir),
-        Duration::from_secs(30),
-    );
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and two certificates it signs. None when openssl is missing.
-fn make_pki() -> Option<Pki> {
-    if Command::new("openssl").arg("version").output().is_err() {
-        eprintln!("skipped: no openssl");
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=rmq test CA",
-        ],
-    );
-    let ext = d.join("server.ext");
-    std::fs::write(
-        &ext,
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    std::fs::write(d.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-    for (name, cn) in [("server", "localhost"), ("client", CLIENT_CN)] {
-        openssl(
-            d,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                &format!("/CN={cn}"),
-            ],
-        );
-        openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                &format!("{name}.pem"),
-                "-days",
-                "2",
-                "-extfile",
-                &format!("{name}.ext"),
-            ],
-        );
-    }
-    Some(Pki {
-        ca: d.join("ca.pem"),
-        server_cert: d.join("server.pem"),
-        server_key: d.join("server.key"),
-        client_cert: d.join("client.pem"),
-        client_key: d.join("client.key"),
-        _dir: dir,
-    })
-}
 
 fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
@@ -120,30 +16,8 @@ fn s(p: &Path) -> String {
 
 #[test]
 fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_client_cert() {
-    let Some(pki) = make_pki() else { return };
-    let conf = format!(
-        "listeners.ssl.default = 127.0.0.1:{{amqp}}\n\
-         ssl_options.cacertfile = {}\n\
-         ssl_options.certfile = {}\n\
-         ssl_options.keyfile = {}\n\
-         ssl_options.verify = verify_peer\n\
-         ssl_options.fail_if_no_peer_cert = false\n\
-         ssl_cert_login_from = common_name\n\
-         management.ssl.ip = 127.0.0.1\n\
-         management.ssl.port = {{api_tls}}\n\
-         management.ssl.cacertfile = {}\n\
-         management.ssl.certfile = {}\n\
-         management.ssl.keyfile = {}\n\
-         auth_mechanisms.1 = PLAIN\n\
-         auth_mechanisms.2 = EXTERNAL\n",
-        s(&pki.ca),
-        s(&pki.server_cert),
-        s(&pki.server_key),
-        s(&pki.ca),
-        s(&pki.server_cert),
-        s(&pki.server_key)
-    );
-    let Some(b) = Broker::dedicated_with(&conf, &["rabbitmq_auth_mechanism_ssl"]) else {
+    let Some(pki) = Pki::make() else { return };
+    let Some(b) = Broker::dedicated_tls(&pki) else {
         return;
     };
     let port = b.amqp_port();
@@ -152,17 +26,8 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
     let api_tls = b.api_tls_port().expect("management.ssl.port");
 
     // Verification is on: the test CA is not among the system's roots.
-    let out = rmq()
-        .args([
-            "--url",
-            &url,
-            "--connect-timeout",
-            "5",
-            "send",
-            "-Q",
-            "t",
-            "x",
-        ])
+    let out = rmq_url(&url)
+        .args(["--connect-timeout", "5", "send", "-Q", "t", "x"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -216,8 +81,8 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
     );
 
     // --insecure: no verification, and a warning says so.
-    let out = rmq()
-        .args(["--url", &url, "--insecure", "send", "-Q", "t", "three"])
+    let out = rmq_url(&url)
+        .args(["--insecure", "send", "-Q", "t", "three"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -256,22 +121,14 @@ fn tls_verifies_by_default_trusts_cacert_skips_with_insecure_and_logs_in_with_a_
         .args(["send", "-Q", "t", "four"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out, "rmq send over SASL EXTERNAL");
     let out = rmq()
         .args(["--url", &external])
         .args(cert_args)
         .args(["receive", "-Q", "t", "-n", "5", "--timeout", "5"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out, "rmq receive over SASL EXTERNAL");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "one\none\ntwo\nthree\nfour\n"
@@ -365,11 +222,7 @@ fn send_and_receive(
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out, "rmq receive of the bulk messages over TLS");
     out.stdout
 }
 

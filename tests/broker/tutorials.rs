@@ -1,7 +1,7 @@
 //! RabbitMQ tutorials 3 (fanout), 4 (direct routing) and 5 (topics) as rmq one-liners.
 
 use crate::bg::Bg;
-use crate::support::{Broker, pct_encode, rmq, unique_name, wait_until};
+use crate::support::{Broker, pct_encode, rmq, setup, wait_until};
 use std::time::Duration;
 
 /// Wait until `n` bindings have `exchange` as their source.
@@ -39,9 +39,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 #[test]
 fn tutorial3_fanout_every_receiver_gets_every_message() {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name("t3"));
-    let url = b.amqp_url(&vh);
+    let (b, vh, url) = setup("t3");
     let args = [
         "--url",
         &url,
@@ -71,9 +69,7 @@ fn tutorial3_fanout_every_receiver_gets_every_message() {
 
 #[test]
 fn tutorial4_direct_routing_delivers_by_binding_key() {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name("t4"));
-    let url = b.amqp_url(&vh);
+    let (b, vh, url) = setup("t4");
     let base = [
         "--url",
         url.as_str(),
@@ -117,9 +113,7 @@ fn tutorial4_direct_routing_delivers_by_binding_key() {
 
 #[test]
 fn tutorial5_topic_table_routes_as_the_tutorial_says() {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name("t5"));
-    let url = b.amqp_url(&vh);
+    let (b, vh, url) = setup("t5");
     let base = [
         "--url",
         url.as_str(),

@@ -1,15 +1,13 @@
 //! Errors raised while consuming or publishing name the vhost they happened in (they once
 //! said "vhost ''": the consumer's and publisher's channels did not know it).
 
-use crate::support::{Broker, rmq, rmq_std, wait_until};
+use crate::support::{rmq_std, rmq_url, setup, wait_until};
 use std::process::Stdio;
 use std::time::Duration;
 
 #[test]
 fn consume_refused_by_the_broker_names_the_vhost() {
-    let b = Broker::shared();
-    let vhost = b.vhost("errors_name_the_vhost");
-    let url = b.amqp_url(&vhost);
+    let (b, vhost, url) = setup("errors_name_the_vhost");
     // A subscriber's server-named queue is exclusive to its connection.
     let mut holder = rmq_std()
         .args(["--url", &url, "receive", "-e", "amq.fanout"])
@@ -26,8 +24,8 @@ fn consume_refused_by_the_broker_names_the_vhost() {
         }
         !queue.is_empty()
     });
-    let out = rmq()
-        .args(["--url", &url, "receive", "--no-declare", "-Q", &queue])
+    let out = rmq_url(&url)
+        .args(["receive", "--no-declare", "-Q", &queue])
         .args(["-n", "1", "--timeout", "5"])
         .timeout(Duration::from_secs(30))
         .output()

@@ -3,20 +3,13 @@
 //! reconnection.
 
 use crate::bg::Bg;
-use crate::support::{Broker, pct_encode, rmq, rmq_std, unique_name, wait_until};
+use crate::support::{Broker, pct_encode, rmq, rmq_std, rmq_url, setup, wait_until};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 pub(crate) const WAIT: Duration = Duration::from_secs(30);
-
-pub(crate) fn setup(name: &str) -> (&'static Broker, String, String) {
-    let b = Broker::shared();
-    let vh = b.vhost(&unique_name(name));
-    let url = b.amqp_url(&vh);
-    (b, vh, url)
-}
 
 /// `rmq --url URL worker ARGS...`, returned once it is consuming.
 pub(crate) fn worker(url: &str, args: &[&str]) -> Bg {
@@ -158,8 +151,8 @@ fn worker_command_exit_codes_ack_requeue_and_reject_into_a_dead_letter_queue() {
             && warning.contains("dead-letter exchange"),
         "{warning}"
     );
-    rmq()
-        .args(["--url", &url, "receive", "-Q", "dead", "-n", "1"])
+    rmq_url(&url)
+        .args(["receive", "-Q", "dead", "-n", "1"])
         .assert()
         .success()
         .stdout("bad\n");
@@ -248,8 +241,8 @@ fn worker_concurrency_runs_n_commands_at_once_and_never_more() {
         &url,
         &["-Q", "par", "--concurrency", "3", "--exec", &script],
     );
-    rmq()
-        .args(["--url", &url, "send", "-Q", "par", "--lines"])
+    rmq_url(&url)
+        .args(["send", "-Q", "par", "--lines"])
         .write_stdin("1\n2\n3\n4\n5\n6\n")
         .assert()
         .success();
@@ -438,8 +431,8 @@ fn worker_survives_a_broker_restart_and_takes_later_messages() {
 #[test]
 fn worker_no_declare_on_a_missing_queue_exits_5() {
     let (_, _, url) = setup("w-nodeclare");
-    rmq()
-        .args(["--url", &url, "worker", "-Q", "missing", "--no-declare"])
+    rmq_url(&url)
+        .args(["worker", "-Q", "missing", "--no-declare"])
         .assert()
         .code(5)
         .stderr(predicates::str::contains("queue 'missing' in vhost"));

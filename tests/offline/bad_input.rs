@@ -1,9 +1,9 @@
 //! Bad input that needs no broker, case by case: each is refused before any connection with
 //! exit 2 and at most two lines of error that name the input, no panic, no password.
 
+use crate::support::rmq;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
-use std::process::Command;
 
 const SECRET: &str = "pw-Xy7Secret";
 
@@ -172,10 +172,9 @@ fn bad_input_is_refused_before_connecting_with_exit_2_and_a_short_error_naming_i
     assert!(cases.len() >= 40, "{} cases", cases.len());
     let mut failures = Vec::new();
     for (args, want) in &cases {
-        let out = Command::new(env!("CARGO_BIN_EXE_rmq"))
+        // support::rmq(): no RMQ_*/AMQP_* from the caller, a test HOME, bounded.
+        let out = rmq()
             .args(args)
-            .env_remove("AMQP_URL")
-            .env_remove("RMQ_PASSWORD")
             // A port nothing listens on: these must fail before any connect.
             .env("RMQ_URL", "amqp://127.0.0.1:1/")
             .env("RUST_BACKTRACE", "1")

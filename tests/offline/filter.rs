@@ -3,13 +3,10 @@
 //! against a broker in tests/broker/filter.rs.
 
 use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn rmq(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rmq"))
-        .env_remove("RMQ_URL")
-        .env_remove("AMQP_URL")
-        .env("RUST_BACKTRACE", "0")
+    crate::support::rmq_std()
         .arg("--url")
         .arg(url)
         .args(args)

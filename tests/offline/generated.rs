@@ -1,14 +1,10 @@
 //! The shipped completions/ and man/ must match what the binary generates now.
 
+use crate::support::rmq;
 use std::path::Path;
-use std::process::Command;
 
 fn generate(args: &[&str]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_rmq"))
-        .args(args)
-        .env_remove("RMQ_URL")
-        .output()
-        .unwrap();
+    let out = rmq().args(args).output().unwrap();
     assert!(out.status.success(), "rmq {args:?} failed");
     out.stdout
 }

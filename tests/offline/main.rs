@@ -1,12 +1,16 @@
 //! Tests that need no broker: generated files, help, usage errors, the exit-code table.
-//! None starts or reaches a broker: runs that get past parsing point at a dead port.
+//! None starts or reaches a broker: runs that get past parsing point at a dead port. Every
+//! `rmq` run goes through `support::rmq()` (hermetic environment, bounded).
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod bad_input;
+mod exit_codes;
 mod filter;
 mod generated;
+mod harness;
+mod help;
 mod negative_numbers;
 mod props;
 mod usage;

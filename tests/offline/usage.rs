@@ -1,13 +1,12 @@
 //! Usage errors and help need no broker and never touch the network.
 
-use std::process::Command;
+use crate::support;
 
+/// `rmq ARGS` (hermetic, bounded: `support::rmq()`) with `RMQ_URL` at a port nothing listens
+/// on: usage errors must come before any connect.
 fn rmq(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rmq"))
+    support::rmq()
         .args(args)
-        .env_remove("RMQ_URL")
-        .env_remove("AMQP_URL")
-        // A port nothing listens on: usage errors must come before any connect.
         .env("RMQ_URL", "amqp://127.0.0.1:1/")
         .output()
         .unwrap()
@@ -35,26 +34,52 @@ fn every_subcommand_is_listed_in_help_and_has_examples() {
     }
 }
 
+/// Command lines (one a line, words split on spaces) that are usage errors: exit 2, before
+/// any connect.
+const USAGE_ERRORS: &str = "\
+send -H =v x
+send -H novalue x
+send --priority 256 x
+send --priority 300 x
+send --expiration -5 x
+send --repeat 0 x
+send -Q a -e b x
+send --lines body
+--url amqp://u:pw@h:0/ send x
+--url amqp://u:pw@h/%zz send x
+--url amqp://u:pw@h/a/b send x
+--url ftp://u:pw@h/ send x
+--url http://localhost/ send x
+--url amqp://h:70000/ send x
+--url amqp://h/?frob=1 send x
+--port 70000 send x
+--connect-timeout -1 send x
+receive --prefetch 0
+receive --timeout soon
+receive -n 0
+peek -n 0
+bogus-command";
+
+/// [`USAGE_ERRORS`] as argument lists.
+pub(crate) fn usage_errors() -> Vec<Vec<&'static str>> {
+    USAGE_ERRORS
+        .lines()
+        .map(|line| line.split(' ').collect())
+        .collect()
+}
+
+/// Runs `rmq ARGS` (see [`rmq`]), asserts exit 2 and returns its stderr.
+pub(crate) fn usage_error(args: &[&str]) -> String {
+    let out = rmq(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    err
+}
+
 #[test]
 fn bad_input_is_one_clear_line_and_exit_2() {
-    for args in [
-        vec!["send", "-H", "=v", "x"],
-        vec!["send", "-H", "novalue", "x"],
-        vec!["send", "--priority", "256", "x"],
-        vec!["send", "--expiration", "-5", "x"],
-        vec!["send", "--repeat", "0", "x"],
-        vec!["--url", "amqp://u:pw@h:0/", "send", "x"],
-        vec!["--url", "amqp://u:pw@h/%zz", "send", "x"],
-        vec!["--url", "amqp://u:pw@h/a/b", "send", "x"],
-        vec!["--url", "ftp://u:pw@h/", "send", "x"],
-        vec!["--port", "70000", "send", "x"],
-        vec!["receive", "--prefetch", "0"],
-        vec!["receive", "--timeout", "soon"],
-        vec!["peek", "-n", "0"],
-    ] {
-        let out = rmq(&args);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    for args in usage_errors() {
+        let err = usage_error(&args);
         assert!(!err.contains("pw@"), "{args:?} printed a password: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
@@ -65,7 +90,7 @@ fn non_utf8_body_argument_is_accepted_as_bytes() {
     use std::os::unix::ffi::OsStrExt;
     let arg = std::ffi::OsStr::from_bytes(b"\xff\xfe");
     // It gets as far as connecting (exit 3 on the dead port), not a usage error or panic.
-    let out = Command::new(env!("CARGO_BIN_EXE_rmq"))
+    let out = support::rmq()
         .env("RMQ_URL", "amqp://127.0.0.1:1/")
         .arg("send")
         .arg(arg)

@@ -3,6 +3,14 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod broker;
+mod cluster;
+mod external;
+mod lifetime;
+mod node;
+mod ports;
+mod process;
+pub mod query;
+pub mod tls;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -10,7 +18,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[allow(unused_imports)] // re-exports for the test modules; not every binary uses all
-pub use broker::{Broker, pct_encode, run_with_timeout};
+pub use broker::{Broker, pct_encode, setup};
+#[allow(unused_imports)]
+pub use process::{assert_success, run_with_timeout, wait_output};
 
 /// Default limit for one `rmq` run through [`rmq()`]: no test can hang on it.
 pub const RMQ_TIMEOUT: Duration = Duration::from_secs(60);
@@ -26,6 +36,18 @@ pub fn rmq() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::from_std(rmq_std());
     cmd.timeout(RMQ_TIMEOUT);
     cmd
+}
+
+/// [`rmq()`] with `--url URL` first: the start of most commands of the broker tests.
+pub fn rmq_url(url: &str) -> assert_cmd::Command {
+    let mut cmd = rmq();
+    cmd.args(["--url", url]);
+    cmd
+}
+
+/// The stderr of a finished `rmq` run, as text (for assertions about its messages).
+pub fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }
 
 /// `rmq` as a plain `std::process::Command`, for children the test drives itself (Ctrl-C,
@@ -79,6 +101,27 @@ pub fn unique_name(prefix: &str) -> String {
         .as_millis()
         % 100_000_000;
     format!("{prefix}-{}-{n}-{t}", std::process::id())
+}
+
+/// True when `RMQ_TEST_STRICT=1`: then a test that cannot run what it is meant to fails
+/// instead of skipping (scripts/test.sh sets it).
+pub fn strict() -> bool {
+    std::env::var("RMQ_TEST_STRICT").as_deref() == Ok("1")
+}
+
+/// Says that the running test skips what it is meant to run, and why: prints
+/// `SKIPPED: <test>: <reason>` on stderr, or panics with that line when [`strict`]. The
+/// caller returns right after. The line goes to the process's stderr directly, past the
+/// test harness's output capture, so it shows in a plain `cargo test` run too.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("<unnamed test>");
+    let line = format!("SKIPPED: {test}: {reason}");
+    if strict() {
+        panic!("{line} (RMQ_TEST_STRICT=1 turns a skip into a failure)");
+    }
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Polls `condition` every 50 ms until it is true; panics with `what` after `timeout`.
