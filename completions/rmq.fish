@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rmq_global_optspecs
-    string join \n url= host= port= user= password= password-file= vhost= connect-timeout= cacert= cert= key= insecure api-url= json q/quiet v/verbose h/help V/version
+    string join \n url= host= port= user= password= password-file= vhost= connect-timeout= heartbeat= cacert= cert= key= insecure api-url= json q/quiet v/verbose h/help V/version
 end
 
 function __fish_rmq_needs_command
@@ -32,6 +32,7 @@ complete -c rmq -n "__fish_rmq_needs_command" -l password -d 'Password, overridi
 complete -c rmq -n "__fish_rmq_needs_command" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_needs_command" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_needs_command" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_needs_command" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_needs_command" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_needs_command" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_needs_command" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -87,6 +88,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand send" -l password -d 'Password, 
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand send" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand send" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -124,6 +126,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand receive" -l password -d 'Passwor
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -149,6 +152,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand peek" -l password -d 'Password, 
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand peek" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand peek" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -174,6 +178,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand worker" -l password -d 'Password
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand worker" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand worker" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -200,6 +205,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand call" -l password -d 'Password, 
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand call" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand call" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -229,6 +235,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand perf" -l password -d 'Password, 
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand perf" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand perf" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -255,6 +262,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand move" -l password -d 'Password, 
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand move" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -279,6 +287,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l password -d
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-declare" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -307,6 +316,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l password -d 'P
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-declare" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -335,6 +345,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand bind" -l password -d 'Password, 
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand bind" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand bind" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -359,6 +370,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l password -d 'Password
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -377,6 +389,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l password -d 'Pas
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -396,6 +409,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l password -d 'Pa
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -417,6 +431,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l password -d 
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -438,6 +453,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l password -d 'Pas
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -458,6 +474,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l password -d '
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -479,6 +496,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l password -d 'P
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -498,6 +516,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand completions" -l password -d 'Pas
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand completions" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
@@ -516,6 +535,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand man" -l password -d 'Password, o
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l password-file -d 'Read the password from this file (first line)' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l vhost -d 'Virtual host, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand man" -l heartbeat -d 'AMQP heartbeat interval in seconds (overrides the URL\'s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this' -r
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand man" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r

@@ -450,6 +450,12 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "SECS", default_value = "5", value_parser = parse_secs)]
     pub connect_timeout: f64,
 
+    /// AMQP heartbeat interval in seconds (overrides the URL's ?heartbeat=; 0 turns it off):
+    /// a broker that goes silent is noticed within about twice this
+    #[arg(long, global = true, value_name = "SECS",
+          value_parser = clap::value_parser!(u16))]
+    pub heartbeat: Option<u16>,
+
     /// CA certificate bundle (PEM) to trust for amqps:// and https://
     #[arg(long, global = true, value_name = "FILE")]
     pub cacert: Option<String>,

@@ -77,6 +77,9 @@ impl Ctx {
                 if let Some(v) = &g.vhost {
                     ep.vhost = v.clone();
                 }
+                if let Some(h) = g.heartbeat {
+                    ep.heartbeat = h;
+                }
                 if let Some(p) = &password {
                     ep.password = p.clone();
                 }

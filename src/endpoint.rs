@@ -4,7 +4,11 @@ use crate::error::{Error, Result};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use std::time::Duration;
 
-/// The default broker URL (CLI.md).
+/// Heartbeat interval (seconds) unless the URL or `--heartbeat` says otherwise: a silent
+/// broker (a half-open connection) is noticed within about twice this.
+pub const DEFAULT_HEARTBEAT: u16 = 30;
+
+/// The default broker URL (README, "Connecting").
 pub const DEFAULT_URL: &str = "amqp://guest:guest@localhost:5672/%2f";
 
 /// Characters left as they are when a vhost goes into a URL path.
@@ -109,7 +113,7 @@ impl Endpoint {
             user,
             password,
             vhost,
-            heartbeat: 60,
+            heartbeat: DEFAULT_HEARTBEAT,
             channel_max: 0,
             frame_max: 0,
             auth_external: false,

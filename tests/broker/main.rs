@@ -14,6 +14,7 @@ mod exit_codes;
 mod faults;
 mod filter;
 mod harness;
+mod heartbeat;
 mod interactive;
 mod kill9;
 mod listing;
