@@ -147,7 +147,7 @@ proptest! {
         prop_assert_eq!(&ep.host, &host);
         prop_assert_eq!(ep.port, port);
         prop_assert_eq!(&ep.vhost, &vhost);
-        prop_assert_eq!(ep.heartbeat, heartbeat.unwrap_or(60));
+        prop_assert_eq!(ep.heartbeat, heartbeat.unwrap_or(rmq::endpoint::DEFAULT_HEARTBEAT));
         // The redacted form parses back to the same broker, and never shows the password.
         let again = Endpoint::parse(&ep.redacted()).unwrap();
         prop_assert_eq!((&again.host, again.port, &again.vhost), (&ep.host, ep.port, &ep.vhost));
