@@ -266,6 +266,29 @@ impl Session {
         self.blocked.clone().map(BlockedListener)
     }
 
+    /// After a consumer or publisher lost the connection: the I/O thread's own reason when
+    /// it has one ("missed heartbeats from the broker" rather than "the channel is gone").
+    /// The connection is done for either way; this closes it (bounded).
+    pub fn why_lost(&mut self, e: Error) -> Error {
+        let Error::ConnectionLost { confirmed, .. } = e else {
+            return e;
+        };
+        let Some(conn) = self.conn.take() else {
+            return e;
+        };
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(conn.close());
+        });
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(Err(io)) => match map_err(io, "", &Ctx::None) {
+                Error::ConnectionLost { reason, .. } => Error::ConnectionLost { reason, confirmed },
+                other => other,
+            },
+            _ => e,
+        }
+    }
+
     /// Close the connection cleanly (bounded: a dead broker does not make us hang).
     pub fn close(mut self) {
         self.shut();

@@ -100,6 +100,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         limit,
     );
     let (tally, result) = relay.run(&mut session);
+    let result = result.map_err(|e| session.why_lost(e));
     session.close();
     summary(&tally, &args.from, &dest, started, ctx.json());
     result?;

@@ -9,6 +9,7 @@ mod lifetime;
 mod node;
 mod ports;
 mod process;
+pub mod proxy;
 pub mod query;
 pub mod tls;
 
