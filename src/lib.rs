@@ -1,8 +1,10 @@
 //! rmq: produce, consume and administer RabbitMQ queues from the shell.
 
 pub mod amqp;
+pub mod backoff;
 pub mod cli;
 pub mod commands;
+pub mod confirm;
 pub mod ctx;
 pub mod declare;
 pub mod endpoint;
