@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_RPC_QUEUE: &str = "rpc_queue";
 
 /// RabbitMQ's direct reply-to pseudo-queue.
-const REPLY_TO: &str = "amq.rabbitmq.reply-to";
+const REPLY_TO: &str = super::worker::DIRECT_REPLY_TO;
 
 const EXAMPLES: &str = "\
 Examples:

@@ -1,6 +1,7 @@
 //! `rmq perf`: a load generator in the spirit of RabbitMQ's PerfTest. Producers and consumers
 //! run on threads of their own, each with its own connection; a line per second on stderr and
-//! a summary at the end (or on Ctrl-C).
+//! a summary at the end (or on Ctrl-C). This file holds the arguments and the run's plan and
+//! threads; the client loops are in perf/clients.rs, counting and reporting in perf/stats.rs.
 
 use crate::amqp::QueueSpec;
 use crate::ctx::Ctx;

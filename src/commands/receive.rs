@@ -1,6 +1,8 @@
 //! `rmq receive`: consume messages and print them; each is acked only once printed.
+//! One consume loop serves every ack mode ([`AckPolicy`]); printing goes through output.rs,
+//! declaring and binding through declare.rs and amqp, never here.
 
-use crate::amqp::{ConsumerChannel, Delivery, Event, ExchangeKind, QueueSpec, Session};
+use crate::amqp::{AckToken, ConsumerChannel, Delivery, Event, ExchangeKind, QueueSpec, Session};
 use crate::ctx::Ctx;
 use crate::declare;
 use crate::envelope;
@@ -81,7 +83,7 @@ const ACK_EVERY: u64 = 128;
 const TICK: Duration = Duration::from_millis(100);
 /// With deliveries outstanding and none waiting, wait this long for the next before acking:
 /// at full speed the consumer often drains its buffer for an instant, and acking each time
-/// would cost the broker an ack per few messages (measured: W3 of scripts/bench).
+/// would cost the broker an ack per few messages.
 const ACK_LINGER: Duration = Duration::from_millis(2);
 
 /// Run `rmq receive`.
@@ -102,11 +104,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         received: 0,
         started: Instant::now(),
     };
-    let outcome = if args.no_ack && args.count.is_some() {
-        r.consume_no_ack_counted(&channel, &queue, exclusive)
-    } else {
-        r.consume(&channel, &queue, exclusive)
-    };
+    let acks = Acks::new(AckPolicy::of(&args, r.prefetch));
+    let outcome = r.consume(&channel, &queue, exclusive, acks);
     channel.close();
     session.close();
     let stopped = signals::stop_requested();
@@ -171,6 +170,93 @@ struct Receiver<'a> {
     started: Instant,
 }
 
+/// When the messages printed are acked.
+#[derive(Clone, Copy)]
+enum AckPolicy {
+    /// `--no-ack`: auto-ack, the broker forgets each message as it sends it.
+    Auto,
+    /// Each message once printed, `every` at a time, and all printed ones at the end.
+    Printed { every: u64 },
+    /// `--no-ack --count N`: auto-ack would let the broker push (and forget) more than N, so
+    /// consume with acks instead, each message acked as soon as it is written (the broker
+    /// forgets it at once, as with auto-ack), but never more than N - prefetch (`ackable`)
+    /// before all N have arrived: at most N are ever delivered. On exit everything received
+    /// is acked (at most once, like auto-ack). One basic.get per message is much slower.
+    Credit { every: u64, ackable: u64 },
+}
+
+impl AckPolicy {
+    /// The policy the flags ask for, with acks at most half a prefetch apart.
+    fn of(args: &Args, prefetch: u64) -> AckPolicy {
+        let half = (prefetch / 2).max(1);
+        match (args.no_ack, args.count) {
+            (true, Some(n)) => AckPolicy::Credit {
+                every: half,
+                ackable: n.saturating_sub(prefetch),
+            },
+            (true, None) => AckPolicy::Auto,
+            (false, _) => AckPolicy::Printed {
+                every: ACK_EVERY.min(half),
+            },
+        }
+    }
+}
+
+/// The deliveries not acked yet, under an [`AckPolicy`].
+struct Acks {
+    policy: AckPolicy,
+    /// The latest delivery that may be acked now (with `multiple`).
+    safe: Option<AckToken>,
+    /// The latest delivery (acked at the end under [`AckPolicy::Credit`]).
+    tail: Option<AckToken>,
+    /// Deliveries covered by `safe`.
+    batch: u64,
+    /// The delivery tag acked up to.
+    acked: u64,
+}
+
+impl Acks {
+    fn new(policy: AckPolicy) -> Acks {
+        Acks {
+            policy,
+            safe: None,
+            tail: None,
+            batch: 0,
+            acked: 0,
+        }
+    }
+
+    /// A delivery arrived and was `written` (or not); `received` counts the written ones.
+    fn delivered(&mut self, token: AckToken, written: bool, received: u64) {
+        match self.policy {
+            AckPolicy::Auto => {}
+            AckPolicy::Printed { .. } => {
+                if written {
+                    self.safe = Some(token);
+                    self.batch += 1;
+                }
+            }
+            AckPolicy::Credit { ackable, .. } => {
+                if received <= ackable {
+                    self.safe = Some(token.clone());
+                    self.batch += 1;
+                }
+                self.tail = Some(token);
+            }
+        }
+    }
+
+    /// Whether to flush and ack now (`done`: --count reached).
+    fn due(&self, done: bool) -> bool {
+        match self.policy {
+            AckPolicy::Auto => done,
+            AckPolicy::Printed { every } => self.batch >= every || done,
+            // Acks are only credit here (the message is forgotten either way).
+            AckPolicy::Credit { every, .. } => self.batch >= every,
+        }
+    }
+}
+
 impl Receiver<'_> {
     /// Print one message. On a pipe, it counts as printed only once the reader took it.
     fn write(&mut self, d: &Delivery) -> Result<()> {
@@ -196,36 +282,39 @@ impl Receiver<'_> {
         self.args.count.is_some_and(|n| self.received >= n)
     }
 
-    /// basic.consume; acks in batches after flushing stdout.
-    fn consume(&mut self, ch: &ConsumerChannel, queue: &str, exclusive: bool) -> Result<()> {
-        let consumer = ch.consume(queue, self.args.no_ack, exclusive)?;
+    /// basic.consume until done, idle, stopped or failed; acks as `acks` says.
+    fn consume(
+        &mut self,
+        ch: &ConsumerChannel,
+        queue: &str,
+        exclusive: bool,
+        mut acks: Acks,
+    ) -> Result<()> {
+        let auto_ack = matches!(acks.policy, AckPolicy::Auto);
+        let consumer = ch.consume(queue, auto_ack, exclusive)?;
         let mut last = Instant::now();
-        let mut unacked = None;
-        let mut batch = 0u64;
-        let ack_every = ACK_EVERY.min((self.prefetch / 2).max(1));
         let result = loop {
             if signals::stop_requested() || self.done() {
                 break Ok(());
             }
-            let wait = if batch > 0 { ACK_LINGER } else { TICK };
+            let wait = if acks.batch > 0 { ACK_LINGER } else { TICK };
             match consumer.next(wait) {
                 Event::Delivery(d) => {
                     last = Instant::now();
-                    if let Err(e) = self.write(&d) {
+                    let written = self.write(&d);
+                    acks.delivered(d.token, written.is_ok(), self.received);
+                    if let Err(e) = written {
                         break Err(e);
                     }
-                    if !self.args.no_ack {
-                        unacked = Some(d.token);
-                        batch += 1;
-                    }
-                    let due = batch >= ack_every || self.done();
-                    if due && let Err(e) = self.settle(ch, &mut unacked, &mut batch) {
+                    if acks.due(self.done())
+                        && let Err(e) = self.settle(ch, &mut acks)
+                    {
                         break Err(e);
                     }
                 }
                 Event::Idle => {
-                    if batch > 0
-                        && let Err(e) = self.settle(ch, &mut unacked, &mut batch)
+                    if acks.batch > 0
+                        && let Err(e) = self.settle(ch, &mut acks)
                     {
                         break Err(e);
                     }
@@ -242,15 +331,41 @@ impl Receiver<'_> {
             }
         };
         let _ = consumer.cancel();
+        self.finish(ch, acks, result)
+    }
+
+    /// Flush stdout, then ack every delivery printed so far.
+    fn settle(&mut self, ch: &ConsumerChannel, acks: &mut Acks) -> Result<()> {
+        self.out.flush()?;
+        if let Some(t) = acks.safe.take() {
+            let tag = t.tag();
+            ch.ack(t, true)?;
+            acks.acked = tag;
+        }
+        acks.batch = 0;
+        Ok(())
+    }
+
+    /// The consumer is cancelled: ack what the policy says is due at the end.
+    fn finish(&mut self, ch: &ConsumerChannel, mut acks: Acks, result: Result<()>) -> Result<()> {
+        if let AckPolicy::Credit { .. } = acks.policy {
+            // Forget everything that arrived (as auto-ack would have).
+            let flushed = self.out.flush();
+            if let Some(t) = acks.tail.take().filter(|t| t.tag() > acks.acked) {
+                ch.ack(t, true)?;
+            }
+            ch.sync()?;
+            return result.and(flushed);
+        }
         // Only what was printed is acked; the rest goes back to the queue on close.
         match result {
             Ok(()) => {
-                self.settle(ch, &mut unacked, &mut batch)?;
+                self.settle(ch, &mut acks)?;
                 ch.sync()
             }
             Err(e) if e.is_broken_pipe() && self.out.is_pipe() => {
-                // Every delivery in `unacked` was read by the pipe's reader before it left.
-                if let Some(t) = unacked.take() {
+                // Every delivery in `safe` was read by the pipe's reader before it left.
+                if let Some(t) = acks.safe.take() {
                     ch.ack(t, true)?;
                 }
                 ch.sync()?;
@@ -258,106 +373,5 @@ impl Receiver<'_> {
             }
             Err(e) => Err(e),
         }
-    }
-
-    fn settle(
-        &mut self,
-        ch: &ConsumerChannel,
-        unacked: &mut Option<crate::amqp::AckToken>,
-        batch: &mut u64,
-    ) -> Result<()> {
-        self.out.flush()?;
-        if let Some(t) = unacked.take() {
-            ch.ack(t, true)?;
-        }
-        *batch = 0;
-        Ok(())
-    }
-
-    /// [`Receiver::settle`], noting the delivery tag acked up to.
-    fn settle_at(
-        &mut self,
-        ch: &ConsumerChannel,
-        unacked: &mut Option<crate::amqp::AckToken>,
-        batch: &mut u64,
-        acked: &mut u64,
-    ) -> Result<()> {
-        let tag = unacked.as_ref().map(|t| t.tag());
-        self.settle(ch, unacked, batch)?;
-        if let Some(t) = tag {
-            *acked = t;
-        }
-        Ok(())
-    }
-
-    /// `--no-ack --count N`: auto-ack would let the broker push (and forget) more than N, so
-    /// consume with acks instead, each message acked as soon as it is written (the broker
-    /// forgets it at once, as with auto-ack), but never more than N - prefetch before all N
-    /// have arrived: at most N are ever delivered. On exit everything received is acked
-    /// (at most once, like auto-ack). One basic.get per message was ~10x slower.
-    fn consume_no_ack_counted(
-        &mut self,
-        ch: &ConsumerChannel,
-        queue: &str,
-        exclusive: bool,
-    ) -> Result<()> {
-        let n = self.args.count.unwrap_or(u64::MAX);
-        let ackable = n.saturating_sub(self.prefetch);
-        let consumer = ch.consume(queue, false, exclusive)?;
-        let mut last = Instant::now();
-        let mut safe = None; // the latest delivery that may be acked now
-        let mut tail = None; // the latest delivery
-        let mut batch = 0u64;
-        let mut acked = 0u64; // delivery tag acked up to
-        let result = loop {
-            if signals::stop_requested() || self.done() {
-                break Ok(());
-            }
-            let wait = if batch > 0 { ACK_LINGER } else { TICK };
-            match consumer.next(wait) {
-                Event::Delivery(d) => {
-                    last = Instant::now();
-                    let r = self.write(&d);
-                    if self.received <= ackable {
-                        safe = Some(d.token.clone());
-                        batch += 1;
-                    }
-                    tail = Some(d.token);
-                    if let Err(e) = r {
-                        break Err(e);
-                    }
-                    // Acks are only credit here (the message is forgotten either way).
-                    if batch >= (self.prefetch / 2).max(1)
-                        && let Err(e) = self.settle_at(ch, &mut safe, &mut batch, &mut acked)
-                    {
-                        break Err(e);
-                    }
-                }
-                Event::Idle => {
-                    if batch > 0
-                        && let Err(e) = self.settle_at(ch, &mut safe, &mut batch, &mut acked)
-                    {
-                        break Err(e);
-                    }
-                    if self.idle_for(last) {
-                        break Ok(());
-                    }
-                }
-                Event::Cancelled => {
-                    break Err(Error::Other(format!(
-                        "the broker cancelled the consumer on queue '{queue}' (was it deleted?)"
-                    )));
-                }
-                Event::Closed(e) => break Err(e),
-            }
-        };
-        // No more deliveries, then forget everything that arrived (as auto-ack would have).
-        let _ = consumer.cancel();
-        let flushed = self.out.flush();
-        if let Some(t) = tail.take().filter(|t| t.tag() > acked) {
-            ch.ack(t, true)?;
-        }
-        ch.sync()?;
-        result.and(flushed)
     }
 }

@@ -1,10 +1,12 @@
 //! The producer and consumer loops, each on its own thread and its own connection.
+//! No counting or reporting of its own: the counters and the report are in stats.rs, the
+//! confirm bookkeeping in crate::confirm.
 
 use super::stats::{Histogram, STAMP_LEN, Shared, latency_micros, stamp};
 use crate::amqp::{ConfirmEvent, Event, Message, Properties};
+use crate::confirm::ConfirmWindow;
 use crate::ctx::Ctx;
 use crate::error::Result;
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -56,29 +58,18 @@ pub fn producer(ctx: &Ctx, plan: &ProducerPlan, shared: &Shared, gate: &Gate) ->
         },
     };
     let window = plan.confirm.map_or(usize::MAX, |w| w as usize);
-    let mut outstanding: BTreeSet<u64> = BTreeSet::new();
+    let mut outstanding: ConfirmWindow<()> = ConfirmWindow::new();
     let started = Instant::now();
     let mut sent = 0u64;
-    let apply = |events: Vec<ConfirmEvent>, outstanding: &mut BTreeSet<u64>| {
+    let apply = |events: Vec<ConfirmEvent>, outstanding: &mut ConfirmWindow<()>| {
         for e in events {
-            let (tag, multiple, ack) = match e {
-                ConfirmEvent::Ack { tag, multiple } => (tag, multiple, true),
-                ConfirmEvent::Nack { tag, multiple } => (tag, multiple, false),
-            };
-            let n = if multiple {
-                let rest = outstanding.split_off(&(tag + 1));
-                let n = outstanding.len();
-                *outstanding = rest;
-                n
-            } else {
-                usize::from(outstanding.remove(&tag))
-            } as u64;
-            let counter = if ack {
+            let settled = outstanding.apply(e);
+            let counter = if settled.acked {
                 &shared.confirmed
             } else {
                 &shared.nacked
             };
-            counter.fetch_add(n, Ordering::Relaxed);
+            counter.fetch_add(settled.len(), Ordering::Relaxed);
         }
     };
     while !stop.load(Ordering::Relaxed) && plan.count.is_none_or(|n| sent < n) {
@@ -102,7 +93,7 @@ pub fn producer(ctx: &Ctx, plan: &ProducerPlan, shared: &Shared, gate: &Gate) ->
         sent += 1;
         shared.sent.fetch_add(1, Ordering::Relaxed);
         if plan.confirm.is_some() {
-            outstanding.insert(tag);
+            outstanding.insert(tag, ());
             if sent.is_multiple_of(64) {
                 apply(publisher.confirms(Duration::ZERO, "")?, &mut outstanding);
             }

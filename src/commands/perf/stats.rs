@@ -1,5 +1,6 @@
 //! Counters shared by the producer and consumer threads, a latency histogram, and the report
-//! (per-second lines and the final summary).
+//! (per-second lines and the final summary). It never touches the broker: the clients
+//! (clients.rs) feed it.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -8,7 +8,7 @@
 //! between publishes never runs again. Past the deadline this thread prints the summary and
 //! the error, and ends the process with the error's exit code without waiting on any close.
 
-use super::{Stats, print_summary};
+use super::summary::{Stats, print_summary};
 use crate::amqp::{BlockedListener, BlockedNotice, PublishMeter};
 use crate::error::Error;
 use crate::{log, signals};
