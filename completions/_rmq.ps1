@@ -134,6 +134,8 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after N messages')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Exit after SECS without a message (exit 8 if --count was not reached)')
             [CompletionResult]::new('--prefetch', '--prefetch', [CompletionResultType]::ParameterName, 'How many unacked messages the broker may send ahead (basic.qos) [default: 256]')
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Where to start reading a stream: first, last, next (the default), an offset N, a time (2026-12-01T10:00:00Z) or an age (1h, 30m, 2D: that long ago); streams only. The summary names the last offset read, to resume from the next one')
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'With -e: print only the messages for which this jq expression, run on the JSON envelope, yields true (the others are copies in the private queue: dropped)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')

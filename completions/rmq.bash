@@ -1753,7 +1753,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__receive)
-            opts="-Q -e -t -b -n -q -v -h -V --queue --exchange --type --binding-key --durable --no-declare --count --timeout --no-ack --prefetch --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -e -t -b -n -q -v -h -V --queue --exchange --type --binding-key --durable --no-declare --count --timeout --no-ack --prefetch --offset --filter --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1804,6 +1804,14 @@ _rmq() {
                     return 0
                     ;;
                 --prefetch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

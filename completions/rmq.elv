@@ -129,6 +129,8 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --count 'Exit after N messages'
             cand --timeout 'Exit after SECS without a message (exit 8 if --count was not reached)'
             cand --prefetch 'How many unacked messages the broker may send ahead (basic.qos) [default: 256]'
+            cand --offset 'Where to start reading a stream: first, last, next (the default), an offset N, a time (2026-12-01T10:00:00Z) or an age (1h, 30m, 2D: that long ago); streams only. The summary names the last offset read, to resume from the next one'
+            cand --filter 'With -e: print only the messages for which this jq expression, run on the JSON envelope, yields true (the others are copies in the private queue: dropped)'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
             cand --port 'Port, overriding the one in the URL'

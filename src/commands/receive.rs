@@ -7,7 +7,9 @@ use crate::ctx::Ctx;
 use crate::declare;
 use crate::envelope;
 use crate::error::{Error, Result};
+use crate::filter::Filter;
 use crate::output::Out;
+use crate::stream_offset::StreamOffset;
 use crate::{log, signals};
 use std::time::{Duration, Instant};
 
@@ -17,7 +19,10 @@ Examples:
   rmq receive -e logs -t fanout                 # tutorial 3: a private queue bound to logs
   rmq receive -e direct_logs -t direct -b warning -b error   # tutorial 4
   rmq receive -e topic_logs -t topic -b '*.critical' -b 'kern.#'   # tutorial 5
-  rmq receive -Q q --json -n 100 --timeout 5 > dump.ndjson    # dump to NDJSON";
+  rmq receive -Q q --json -n 100 --timeout 5 > dump.ndjson    # dump to NDJSON
+  rmq receive -Q events --offset first -n 100   # a stream, from its start
+  rmq receive -Q events --offset 1h             # a stream, from an hour ago on
+  rmq receive -e orders -t topic -b '#' --filter '.headers.tenant == \"acme\"'";
 
 /// Consume messages and print them
 ///
@@ -76,6 +81,38 @@ pub struct Args {
     /// How many unacked messages the broker may send ahead (basic.qos) [default: 256]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub prefetch: Option<u16>,
+
+    /// Where to start reading a stream: first, last, next (the default), an offset N, a
+    /// time (2026-12-01T10:00:00Z) or an age (1h, 30m, 2D: that long ago); streams only.
+    /// The summary names the last offset read, to resume from the next one
+    #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
+    pub offset: Option<StreamOffset>,
+
+    /// With -e: print only the messages for which this jq expression, run on the JSON
+    /// envelope, yields true (the others are copies in the private queue: dropped)
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+}
+
+fn parse_offset(s: &str) -> std::result::Result<StreamOffset, String> {
+    StreamOffset::parse(s).map_err(|e| e.to_string())
+}
+
+/// `--filter` only where the messages it drops are copies (a subscription, `-e`).
+fn filter_of(args: &Args) -> Result<Option<Filter>> {
+    let Some(expr) = &args.filter else {
+        return Ok(None);
+    };
+    let filter = Filter::parse(expr)?;
+    if args.exchange.is_none() {
+        return Err(Error::Usage(
+            "--filter on receive -Q would consume (and lose) the messages it does not print: \
+             use rmq peek -Q Q --filter (looks without taking) or rmq move --from Q --filter \
+             (moves the matching ones), or receive -e EXCHANGE --filter (a subscription)"
+                .into(),
+        ));
+    }
+    Ok(Some(filter))
 }
 
 /// Ack in batches (with `multiple`) at most this many deliveries apart.
@@ -88,8 +125,18 @@ const ACK_LINGER: Duration = Duration::from_millis(2);
 
 /// Run `rmq receive`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let filter = filter_of(&args)?;
     let mut session = ctx.connect("rmq receive")?;
     let (queue, exclusive) = source(&args, ctx, &mut session)?;
+    let consumer_args = match &args.offset {
+        Some(offset) => {
+            if let Err(kind) = session.stream_check(&queue)? {
+                return Err(crate::stream_offset::not_a_stream(&queue, &kind));
+            }
+            offset.consumer_args()
+        }
+        None => Default::default(),
+    };
     let prefetch = args.prefetch.unwrap_or(256).min(
         args.count
             .map_or(u16::MAX, |c| c.min(u64::from(u16::MAX)) as u16),
@@ -103,17 +150,23 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         out: Out::new(),
         received: 0,
         started: Instant::now(),
+        filter,
+        last_offset: None,
     };
     let acks = Acks::new(AckPolicy::of(&args, r.prefetch));
-    let outcome = r.consume(&channel, &queue, exclusive, acks);
+    let outcome = r.consume(&channel, &queue, exclusive, &consumer_args, acks);
+    let outcome = outcome.map_err(|e| stream_refusal(session.why_lost(e), &queue));
     channel.close();
     session.close();
     let stopped = signals::stop_requested();
     if !matches!(&outcome, Err(e) if e.is_broken_pipe()) {
         log::note(&format!(
-            "received {} message(s) from queue '{queue}' in {:.3} s{}",
+            "received {} message(s) from queue '{queue}' in {:.3} s{}{}",
             r.received,
             r.started.elapsed().as_secs_f64(),
+            r.last_offset
+                .map(|o| format!(", last offset {o} (resume with --offset {})", o + 1))
+                .unwrap_or_default(),
             if stopped { " (stopped)" } else { "" }
         ));
     }
@@ -127,6 +180,22 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             ))),
             _ => Ok(()),
         },
+    }
+}
+
+/// A stream refuses auto-ack consumers by closing the connection (540): that is the flag's
+/// fault, not a lost broker.
+fn stream_refusal(e: Error, queue: &str) -> Error {
+    match e {
+        Error::ConnectionLost { reason, .. }
+            if reason.contains("automatic acknowledgement not supported by stream") =>
+        {
+            Error::Usage(format!(
+                "queue '{queue}' is a stream, which needs acknowledgements: drop --no-ack \
+                 (reading a stream removes nothing anyway); the broker said: {reason}"
+            ))
+        }
+        other => other,
     }
 }
 
@@ -168,6 +237,10 @@ struct Receiver<'a> {
     out: Out,
     received: u64,
     started: Instant,
+    /// `-e --filter`: the messages to print.
+    filter: Option<Filter>,
+    /// The stream offset of the last message printed.
+    last_offset: Option<i64>,
 }
 
 /// When the messages printed are acked.
@@ -258,8 +331,14 @@ impl Acks {
 }
 
 impl Receiver<'_> {
-    /// Print one message. On a pipe, it counts as printed only once the reader took it.
+    /// Print one message. On a pipe, it counts as printed only once the reader took it. A
+    /// message the filter leaves out counts as done: it is a subscription's copy.
     fn write(&mut self, d: &Delivery) -> Result<()> {
+        if let Some(f) = &self.filter
+            && !f.matches(&envelope::to_json(d))?
+        {
+            return Ok(());
+        }
         if self.json {
             self.out.text(&envelope::to_json(d).to_string())?;
         } else {
@@ -269,6 +348,9 @@ impl Receiver<'_> {
             self.out.flush_and_wait_read()?;
         }
         self.received += 1;
+        if let Some(o) = envelope::stream_offset(&d.message) {
+            self.last_offset = Some(o);
+        }
         Ok(())
     }
 
@@ -288,10 +370,11 @@ impl Receiver<'_> {
         ch: &ConsumerChannel,
         queue: &str,
         exclusive: bool,
+        consumer_args: &crate::amqp::Table,
         mut acks: Acks,
     ) -> Result<()> {
         let auto_ack = matches!(acks.policy, AckPolicy::Auto);
-        let consumer = ch.consume(queue, auto_ack, exclusive)?;
+        let consumer = ch.consume_with(queue, auto_ack, exclusive, consumer_args)?;
         let mut last = Instant::now();
         let result = loop {
             if signals::stop_requested() || self.done() {

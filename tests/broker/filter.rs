@@ -119,3 +119,46 @@ fn peek_filter_count_counts_matching_messages_and_stops_reading() {
     let all: Vec<usize> = (1..=MESSAGES.len()).collect();
     assert_eq!(peek(&url, &["-n", "100"]).0, bodies(&all));
 }
+
+#[test]
+fn receive_subscription_with_a_filter_prints_only_the_matching_messages() {
+    let (_, _, url) = crate::support::setup("filter_receive_e");
+    crate::support::rmq_url(&url)
+        .args(["exchange-declare", "orders", "-t", "topic"])
+        .assert()
+        .success();
+    let child = crate::support::rmq_std()
+        .args([
+            "--url", &url, "receive", "-e", "orders", "-b", "#", "-n", "2",
+        ])
+        .args([
+            "--filter",
+            ".routing_key | startswith(\"eu.\")",
+            "--timeout",
+            "20",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The subscriber's queue exists once it is bound; then publish.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    for (key, body) in [
+        ("us.new", "a"),
+        ("eu.new", "b"),
+        ("asia.x", "c"),
+        ("eu.old", "d"),
+    ] {
+        crate::support::rmq_url(&url)
+            .args(["send", "-e", "orders", "-k", key, body])
+            .assert()
+            .success();
+    }
+    let out = crate::support::wait_output(
+        child,
+        std::time::Duration::from_secs(30),
+        "receive -e --filter",
+    );
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "b\nd\n");
+}

@@ -13,6 +13,7 @@ mod call;
 mod exit_codes;
 mod faults;
 mod filter;
+mod half_open;
 mod harness;
 mod heartbeat;
 mod interactive;

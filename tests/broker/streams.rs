@@ -151,3 +151,43 @@ fn offset_on_a_queue_that_is_not_a_stream_exits_2_naming_its_type() {
         assert_ne!(q["type"], "stream", "the check must not change the queue");
     }
 }
+
+#[test]
+fn receive_reads_a_stream_from_an_offset_and_names_where_to_resume() {
+    let (_, _, url) = setup("stream_receive");
+    rmq_url(&url)
+        .args(["queue-declare", "s", "--stream"])
+        .assert()
+        .success();
+    send(&url, "s", 0..1000);
+    let receive = |args: &[&str]| {
+        let out = rmq_url(&url)
+            .args(["receive", "-Q", "s"])
+            .args(args)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let bodies: Vec<u32> = String::from_utf8(out.stdout.clone())
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        (out, bodies)
+    };
+    let (out, all) = receive(&["--offset", "first", "-n", "1000"]);
+    assert!(out.status.success());
+    assert_eq!(all, (0..1000).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("last offset 999 (resume with --offset 1000)"),
+        "{err}"
+    );
+    // Exactly the messages from the offset on, then --timeout ends it (no --count: exit 0).
+    let (out, tail) = receive(&["--offset", "990", "--timeout", "2"]);
+    assert!(out.status.success());
+    assert_eq!(tail, (990..1000).collect::<Vec<_>>());
+    // A stream refuses auto-ack: a usage error, not a lost connection.
+    let (out, _) = receive(&["--offset", "first", "--no-ack", "--timeout", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("drop --no-ack"));
+}

@@ -61,3 +61,20 @@ fn peek_valid_filter_goes_on_to_connect() {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(3), "{err}");
 }
+
+#[test]
+fn receive_queue_with_a_filter_is_refused_before_connecting() {
+    let out = crate::support::rmq_std()
+        .args([
+            "--url",
+            "amqp://guest:guest@127.0.0.1:1/%2f",
+            "receive",
+            "-Q",
+            "q",
+        ])
+        .args(["--filter", ".x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rmq peek"));
+}
