@@ -36,6 +36,7 @@ impl<T> Settled<T> {
     }
 
     /// Whether the event settled nothing.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -93,6 +94,7 @@ impl<T> ConfirmWindow<T> {
     }
 
     /// The oldest unconfirmed message's token.
+    #[cfg(test)]
     pub fn oldest(&self) -> Option<&T> {
         self.pending.first_key_value().map(|(_, t)| t)
     }

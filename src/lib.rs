@@ -3,26 +3,26 @@
 //! command logic (that is `commands/`), and no printing except through `log` and clap's own.
 
 pub mod amqp;
-pub mod backoff;
+pub(crate) mod backoff;
 pub mod cli;
 pub mod commands;
-pub mod confirm;
-pub mod ctx;
-pub mod declare;
+pub(crate) mod confirm;
+pub(crate) mod ctx;
+pub(crate) mod declare;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;
-pub mod filter;
-pub mod input;
+pub(crate) mod filter;
+pub(crate) mod input;
 pub mod kv;
-pub mod log;
-pub mod mgmt;
-pub mod output;
-pub mod progress;
-pub mod prompt;
-pub mod signals;
-pub mod stream_offset;
-pub mod tls;
+pub(crate) mod log;
+pub(crate) mod mgmt;
+pub(crate) mod output;
+pub(crate) mod progress;
+pub(crate) mod prompt;
+pub(crate) mod signals;
+pub(crate) mod stream_offset;
+pub(crate) mod tls;
 
 use error::Error;
 

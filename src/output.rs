@@ -196,11 +196,6 @@ impl Listing {
         self.rows.push(row);
     }
 
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
     /// No rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()

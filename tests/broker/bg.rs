@@ -78,6 +78,7 @@ impl Bg {
 
     /// Send a signal.
     pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
         unsafe {
             libc::kill(self.pid(), sig);
         }

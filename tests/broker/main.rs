@@ -1,5 +1,7 @@
 //! Integration tests against a real RabbitMQ node (see `tests/support/`).
 //! One module per command or area; add yours to the list below.
+// A test may unwrap: a panic is how it fails (Cargo.toml's [lints] are for src/).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -319,6 +319,7 @@ fn worker_terminal_ctrl_c_does_not_reach_the_command() {
         d.path().join("started").exists()
     });
     let pgid = child.id() as i32;
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
     unsafe {
         libc::kill(-pgid, libc::SIGINT);
     }
