@@ -71,3 +71,81 @@ fn receive_on_a_silent_broker_exits_3_within_twice_the_heartbeat() {
     );
     eprintln!("half-open: receive noticed the silent broker after {noticed:?}");
 }
+
+#[test]
+fn worker_on_a_silent_path_reconnects_through_the_next_url_and_finishes_the_queue() {
+    let (b, vhost, url) = setup("half_open_worker");
+    let proxy = Proxy::start(b.amqp_port());
+    let via = url.replacen(
+        &format!(":{}/", b.amqp_port()),
+        &format!(":{}/", proxy.port()),
+        1,
+    );
+    rmq_url(&url)
+        .args(["queue-declare", "jobs"])
+        .assert()
+        .success();
+    let lines: String = (0..40).map(|i| format!("{i}\n")).collect();
+    rmq_url(&url)
+        .args(["send", "-Q", "jobs", "--lines"])
+        .write_stdin(lines)
+        .assert()
+        .success();
+    let d = tempfile::tempdir().unwrap();
+    let runs = d.path().join("runs");
+    let script = format!(
+        "echo \"$(cat) $RMQ_REDELIVERED\" >> '{}'; sleep 0.1",
+        runs.display()
+    );
+    let w = crate::bg::Bg::start(&[
+        "--url",
+        &via,
+        "--url",
+        &url,
+        "--heartbeat",
+        &HEARTBEAT.to_string(),
+        "--connect-timeout",
+        "2",
+        "worker",
+        "-Q",
+        "jobs",
+        "--exec",
+        &script,
+    ]);
+    wait_until(Duration::from_secs(30), "a few tasks done", || {
+        std::fs::read_to_string(&runs).is_ok_and(|r| r.lines().count() >= 5)
+    });
+    proxy.blackhole();
+    let cut = Instant::now();
+    wait_until(Duration::from_secs(60), "the queue worked off", || {
+        b.queue_messages(&vhost, "jobs") == 0
+    });
+    let took = cut.elapsed();
+    let err = crate::worker::stop(w);
+    let runs = std::fs::read_to_string(&runs).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for l in runs.lines() {
+        let (body, redelivered) = l.split_once(' ').unwrap();
+        let e = seen.entry(body.parse::<u32>().unwrap()).or_insert((0, 0));
+        e.0 += 1;
+        if redelivered == "true" {
+            e.1 += 1;
+        }
+    }
+    assert_eq!(
+        seen.keys().copied().collect::<Vec<_>>(),
+        (0..40).collect::<Vec<_>>()
+    );
+    // A task runs twice only when its first verdict was lost with the connection: the
+    // broker then redelivers it, flagged.
+    let twice: Vec<_> = seen.iter().filter(|(_, (n, _))| *n > 1).collect();
+    assert!(
+        twice.iter().all(|(_, (n, r))| *n == 2 && *r == 1),
+        "{twice:?} {err}"
+    );
+    assert!(err.contains("reconnected"), "{err}");
+    eprintln!(
+        "half-open: worker finished 40 tasks {took:?} after the cut, {} run twice",
+        twice.len()
+    );
+}
