@@ -1,4 +1,4 @@
-//! Every exit code of CLI.md provoked for real, with messages that name the object and fix.
+//! Every exit code (README, "Exit codes") provoked for real, with messages that name the object and fix.
 
 use crate::support::{Broker, rmq, rmq_url, stderr_of, unique_name};
 

@@ -1,4 +1,4 @@
-//! The exit codes of CLI.md that need no broker: a dead or silent port (3) and usage
+//! The exit codes (README, "Exit codes") that need no broker: a dead or silent port (3) and usage
 //! errors (2, before any connect). The others are provoked in tests/broker/exit_codes.rs.
 
 use crate::support::{rmq, stderr_of};
