@@ -13,12 +13,7 @@ const HEARTBEAT: u64 = 2;
 fn receive_on_a_silent_broker_exits_3_within_twice_the_heartbeat() {
     let (b, vhost, url) = setup("half_open_receive");
     let proxy = Proxy::start(b.amqp_port());
-    let via = url.replacen(
-        &format!(":{}/", b.amqp_port()),
-        &format!(":{}/", proxy.port()),
-        1,
-    );
-    assert_ne!(via, url);
+    let via = proxy.url_for(&url, b.amqp_port());
     rmq_url(&url)
         .args(["queue-declare", "q"])
         .assert()
@@ -76,11 +71,7 @@ fn receive_on_a_silent_broker_exits_3_within_twice_the_heartbeat() {
 fn worker_on_a_silent_path_reconnects_through_the_next_url_and_finishes_the_queue() {
     let (b, vhost, url) = setup("half_open_worker");
     let proxy = Proxy::start(b.amqp_port());
-    let via = url.replacen(
-        &format!(":{}/", b.amqp_port()),
-        &format!(":{}/", proxy.port()),
-        1,
-    );
+    let via = proxy.url_for(&url, b.amqp_port());
     rmq_url(&url)
         .args(["queue-declare", "jobs"])
         .assert()

@@ -1,7 +1,7 @@
 //! `rmq move`: messages arrive unchanged, dead-letter replay puts them back where they died,
 //! what cannot be moved stays in order, a loop ends, and kill -9 loses nothing.
 
-use crate::support::{Broker, rmq_std, rmq_url, setup, stderr_of};
+use crate::support::{Broker, rmq_std, rmq_url, setup, stderr_of, stdout_lines};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -29,20 +29,12 @@ fn send_lines(url: &str, q: &str, lines: &str, ndjson: bool) {
 
 /// Take every message of `q` as JSON envelopes.
 fn drain_json(url: &str, q: &str, n: usize) -> Vec<Value> {
-    let out = rmq_url(url)
+    let mut receive = rmq_url(url);
+    receive
         .args(["--json", "receive", "-Q", q, "--no-declare"])
-        .args(["-n", &n.to_string(), "--timeout", "10"])
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
+        .args(["-n", &n.to_string(), "--timeout", "10"]);
+    stdout_lines(&mut receive, Duration::from_secs(120))
+        .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
@@ -90,17 +82,10 @@ fn move_keeps_10000_mixed_messages_byte_identical() {
     let input: Vec<Value> = (0..10_000).map(mixed_envelope).collect();
     let lines: String = input.iter().map(|e| format!("{e}\n")).collect();
     send_lines(&url, "src", &lines, true);
-    let out = rmq_url(&url)
-        .args(["--json", "move", "--from", "src", "--to", "dst"])
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut mv = rmq_url(&url);
+    mv.args(["--json", "move", "--from", "src", "--to", "dst"]);
+    let summary: Value =
+        serde_json::from_str(&stdout_lines(&mut mv, Duration::from_secs(120)).join("\n")).unwrap();
     assert_eq!(summary["moved"], 10_000, "{summary}");
     assert_eq!(b.queue_messages(&vhost, "src"), 0);
     let moved = drain_json(&url, "dst", 10_000);

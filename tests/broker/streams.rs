@@ -1,7 +1,7 @@
 //! Streams: declared with retention, read from every kind of offset (first, last, a number,
 //! a time), by several readers alike; the things a stream refuses are clear errors.
 
-use crate::support::{rmq_url, setup, stderr_of};
+use crate::support::{rmq_url, setup, stderr_of, stdout_lines};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -17,19 +17,10 @@ fn send(url: &str, q: &str, range: std::ops::Range<u32>) {
 
 /// `peek` a stream from `offset`: the bodies, in order.
 fn read(url: &str, q: &str, offset: &str, n: u32) -> Vec<u32> {
-    let out = rmq_url(url)
-        .args(["peek", "-Q", q, "--offset", offset, "-n", &n.to_string()])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
+    let mut peek = rmq_url(url);
+    peek.args(["peek", "-Q", q, "--offset", offset, "-n", &n.to_string()]);
+    stdout_lines(&mut peek, Duration::from_secs(60))
+        .iter()
         .map(|l| l.parse().unwrap())
         .collect()
 }

@@ -46,6 +46,21 @@ pub fn rmq_url(url: &str) -> assert_cmd::Command {
     cmd
 }
 
+/// Run `cmd` (bounded by `timeout`), which must succeed (else its stderr is the failure),
+/// and return its stdout's lines.
+pub fn stdout_lines(cmd: &mut assert_cmd::Command, timeout: Duration) -> Vec<String> {
+    let out = cmd.timeout(timeout).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// The stderr of a finished `rmq` run, as text (for assertions about its messages).
 pub fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()

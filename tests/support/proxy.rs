@@ -47,6 +47,13 @@ impl Proxy {
         proxy
     }
 
+    /// `url` (an AMQP URL to the target port) rewritten to go through this proxy.
+    pub fn url_for(&self, url: &str, target: u16) -> String {
+        let via = url.replacen(&format!(":{target}/"), &format!(":{}/", self.port), 1);
+        assert_ne!(via, url, "no port {target} in {url}");
+        via
+    }
+
     /// The port clients connect to.
     pub fn port(&self) -> u16 {
         self.port
