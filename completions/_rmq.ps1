@@ -518,6 +518,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
         }
         'rmq;list-queues' {
             [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Only queues whose name matches this regular expression (unanchored; use ^...$)')
+            [CompletionResult]::new('--columns', '--columns', [CompletionResultType]::ParameterName, 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')
@@ -545,6 +546,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
         }
         'rmq;list-exchanges' {
             [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Only exchanges whose name matches this regular expression (unanchored)')
+            [CompletionResult]::new('--columns', '--columns', [CompletionResultType]::ParameterName, 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')
@@ -575,6 +577,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only bindings to this queue (exit 5 if it does not exist)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Only bindings from this exchange (exit 5 if it does not exist)')
             [CompletionResult]::new('--exchange', '--exchange', [CompletionResultType]::ParameterName, 'Only bindings from this exchange (exit 5 if it does not exist)')
+            [CompletionResult]::new('--columns', '--columns', [CompletionResultType]::ParameterName, 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')

@@ -501,6 +501,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
         }
         &'rmq;list-queues'= {
             cand --filter 'Only queues whose name matches this regular expression (unanchored; use ^...$)'
+            cand --columns 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
             cand --port 'Port, overriding the one in the URL'
@@ -527,6 +528,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
         }
         &'rmq;list-exchanges'= {
             cand --filter 'Only exchanges whose name matches this regular expression (unanchored)'
+            cand --columns 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
             cand --port 'Port, overriding the one in the URL'
@@ -556,6 +558,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --queue 'Only bindings to this queue (exit 5 if it does not exist)'
             cand -e 'Only bindings from this exchange (exit 5 if it does not exist)'
             cand --exchange 'Only bindings from this exchange (exit 5 if it does not exist)'
+            cand --columns 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
             cand --port 'Port, overriding the one in the URL'

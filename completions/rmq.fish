@@ -398,6 +398,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -s v -l verbose
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rmq -n "__fish_rmq_using_subcommand exchange-delete" -s V -l version -d 'Print version'
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l filter -d 'Only queues whose name matches this regular expression (unanchored; use ^...$)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l host -d 'Host name, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -l port -d 'Port, overriding the one in the URL' -r
@@ -418,6 +419,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -s v -l verbose -d 
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rmq -n "__fish_rmq_using_subcommand list-queues" -s V -l version -d 'Print version'
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l filter -d 'Only exchanges whose name matches this regular expression (unanchored)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l host -d 'Host name, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -l port -d 'Port, overriding the one in the URL' -r
@@ -439,6 +441,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -s h -l help -d 
 complete -c rmq -n "__fish_rmq_using_subcommand list-exchanges" -s V -l version -d 'Print version'
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s Q -l queue -d 'Only bindings to this queue (exit 5 if it does not exist)' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s e -l exchange -d 'Only bindings from this exchange (exit 5 if it does not exist)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l host -d 'Host name, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -l port -d 'Port, overriding the one in the URL' -r

@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 pub mod input;
 pub mod kv;
+pub mod listing;
 pub mod log;
 pub mod mgmt;
 pub mod output;

@@ -6,6 +6,14 @@
 //! the same user, password and vhost as the AMQP settings. Names and vhosts are
 //! percent-encoded into paths, URLs in messages are redacted, and every request is bounded
 //! (connect: `--connect-timeout`; whole request: [`REQUEST_TIMEOUT`]).
+//!
+//! This file holds the HTTP client, the queue/exchange/binding reads and the mapping of HTTP
+//! failures to rmq's errors; requests about other objects live beside it (admin.rs: vhosts,
+//! users, permissions, policies, connections; health.rs; definitions.rs). Nothing here prints.
+
+pub mod admin;
+pub mod definitions;
+pub mod health;
 
 use crate::ctx::Ctx;
 use crate::endpoint::{encode_vhost, redact_url};
@@ -22,7 +30,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_API_PORT: u16 = 15672;
 
 /// Fields asked for when listing queues (`?columns=`): the server then sends only these.
-const QUEUE_COLUMNS: &str = "name,vhost,type,durable,auto_delete,exclusive,arguments,state,\
+const QUEUE_COLUMNS: &str = "name,vhost,type,durable,auto_delete,exclusive,arguments,state,policy,\
                              messages,messages_ready,messages_unacknowledged,consumers";
 const EXCHANGE_COLUMNS: &str = "name,vhost,type,durable,auto_delete,internal,arguments";
 
@@ -51,6 +59,13 @@ pub enum Subject {
     Queue(String, String),
     /// An exchange in a vhost.
     Exchange(String, String),
+    /// Anything else (a user, a policy, a connection): how to name it, and the fix.
+    Object {
+        /// E.g. "user 'alice'".
+        what: String,
+        /// E.g. "check the name: rmq list-users".
+        hint: String,
+    },
 }
 
 impl Subject {
@@ -59,16 +74,18 @@ impl Subject {
             Subject::Vhost(v) => format!("vhost '{v}'"),
             Subject::Queue(v, q) => format!("queue '{q}' in vhost '{v}'"),
             Subject::Exchange(v, x) => format!("exchange '{x}' in vhost '{v}'"),
+            Subject::Object { what, .. } => what.clone(),
         }
     }
 
     fn hint(&self) -> String {
         match self {
             Subject::Vhost(_) => {
-                "check the name (rabbitmqctl list_vhosts), or pick another with --vhost".into()
+                "check the name (rmq list-vhosts), or pick another with --vhost".into()
             }
             Subject::Queue(..) => "check the name: rmq list-queues".into(),
             Subject::Exchange(..) => "check the name: rmq list-exchanges".into(),
+            Subject::Object { hint, .. } => hint.clone(),
         }
     }
 }
@@ -175,7 +192,9 @@ impl Api {
         Ok(all)
     }
 
-    fn get_array(&self, path: &str, vhost: Option<&str>) -> Result<Vec<Value>> {
+    /// GET a JSON array from `path`; a 404 means the vhost (`vhost`, else the connection's)
+    /// does not exist.
+    pub fn get_array(&self, path: &str, vhost: Option<&str>) -> Result<Vec<Value>> {
         let subject = Subject::Vhost(vhost.unwrap_or(&self.vhost).to_string());
         match self.get(path, subject)? {
             Value::Array(a) => Ok(a),
@@ -196,13 +215,26 @@ impl Api {
     /// GET `path` (starting with `/api/`) and parse the JSON answer. A 404 is reported as
     /// `subject` not found, unless the API itself is missing there.
     pub fn get(&self, path: &str, subject: Subject) -> Result<Value> {
-        match self.request(path) {
+        self.send("GET", path, None, subject)
+    }
+
+    /// Any request (`PUT`, `DELETE`, `POST`, `GET`) with an optional JSON body; the answer's
+    /// JSON (`null` when empty). Failures are mapped as for [`Api::get`]; a 400 is a usage
+    /// error quoting the broker's reason.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        subject: Subject,
+    ) -> Result<Value> {
+        match self.request(method, path, body) {
             Ok(v) => Ok(v),
             Err(Failure::Status(code, reason))
                 if (400..500).contains(&code) && code != 401 && code != 403 =>
             {
                 // Is there a management API at all under this base URL?
-                match self.request("/api/overview") {
+                match self.request("GET", "/api/overview", None) {
                     Ok(_) if code == 404 => Err(Error::NotFound {
                         what: subject.describe(),
                         reason: format!(
@@ -211,6 +243,11 @@ impl Api {
                         ),
                         hint: subject.hint(),
                     }),
+                    Ok(_) if code == 400 => Err(Error::Usage(format!(
+                        "{}: the broker refused it: {}",
+                        subject.describe(),
+                        with_default(reason, "HTTP 400 Bad Request")
+                    ))),
                     Ok(_) => Err(self.explain(Failure::Status(code, reason), path)),
                     Err(Failure::Status(c, _)) if c != 401 && c != 403 => Err(Error::Unreachable {
                         target: format!("the management API at {}", self.shown()),
@@ -228,31 +265,57 @@ impl Api {
         }
     }
 
-    fn request(&self, path: &str) -> std::result::Result<Value, Failure> {
+    /// One request; a failure's HTTP status and the broker's reason are kept for the caller
+    /// to judge.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> std::result::Result<Value, Failure> {
+        match self.request_full(method, path, body, &[])? {
+            (code, answer) if code >= 400 => Err(Failure::Status(code, reason_of(&answer))),
+            (_, answer) => Ok(answer),
+        }
+    }
+
+    /// One request with extra headers; the status and the JSON answer (`null` when empty, a
+    /// JSON string when not JSON) whatever the status. Only transport failures, redirects and
+    /// unreadable bodies are errors.
+    fn request_full(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> std::result::Result<(u16, Value), Failure> {
         let url = format!("{}{path}", self.base);
-        crate::log::debug(&format!("GET {}", redact_url(&url)));
+        crate::log::debug(&format!("{method} {}", redact_url(&url)));
         let started = std::time::Instant::now();
-        let response = match self
+        let mut request = self
             .agent
-            .get(&url)
+            .request(method, &url)
             .set("Authorization", &self.auth)
-            .set("Accept", "application/json")
-            .call()
-        {
+            .set("Accept", "application/json");
+        for (k, v) in headers {
+            request = request.set(k, v);
+        }
+        let sent = match body {
+            Some(b) => request.send_json(b),
+            None => request.call(),
+        };
+        let response = match sent {
             Ok(r) => r,
             Err(ureq::Error::Status(code, r)) => {
-                let reason = r
-                    .into_string()
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                    .and_then(|v| v.get("reason").and_then(Value::as_str).map(String::from))
-                    .unwrap_or_default();
-                return Err(Failure::Status(code, reason));
+                let text = r.into_string().unwrap_or_default();
+                let answer = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+                return Ok((code, answer));
             }
             Err(ureq::Error::Transport(t)) => return Err(Failure::Transport(Box::new(t))),
         };
-        if (300..400).contains(&response.status()) {
-            return Err(Failure::Status(response.status(), String::new()));
+        let status = response.status();
+        if (300..400).contains(&status) {
+            return Err(Failure::Status(status, String::new()));
         }
         let body = response
             .into_string()
@@ -262,7 +325,17 @@ impl Api {
             body.len(),
             started.elapsed().as_secs_f64() * 1000.0
         ));
-        serde_json::from_str(&body).map_err(|e| Failure::Body(format!("not JSON ({e})")))
+        if body.trim().is_empty() {
+            return Ok((status, Value::Null));
+        }
+        serde_json::from_str(&body)
+            .map(|v| (status, v))
+            .map_err(|e| Failure::Body(format!("not JSON ({e})")))
+    }
+
+    /// The user the API is used as.
+    pub fn user(&self) -> &str {
+        &self.user
     }
 
     fn explain(&self, f: Failure, path: &str) -> Error {
@@ -340,6 +413,15 @@ enum Failure {
     Status(u16, String),
     Transport(Box<ureq::Transport>),
     Body(String),
+}
+
+/// The broker's `reason` in an error answer ("" when none).
+fn reason_of(answer: &Value) -> String {
+    answer
+        .get("reason")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 fn with_default(reason: String, default: &str) -> String {
