@@ -58,6 +58,14 @@ complete -c rmq -n "__fish_rmq_needs_command" -f -a "exchange-delete" -d 'Delete
 complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-queues" -d 'List queues (through the management HTTP API)'
 complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-exchanges" -d 'List exchanges (through the management HTTP API)'
 complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-bindings" -d 'List bindings (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-connections" -d 'List client connections (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-channels" -d 'List channels (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-consumers" -d 'List consumers (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-vhosts" -d 'List virtual hosts (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-users" -d 'List users (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-permissions" -d 'List permissions (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-policies" -d 'List policies (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_needs_command" -f -a "list-nodes" -d 'List the cluster\'s nodes (through the management HTTP API)'
 complete -c rmq -n "__fish_rmq_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c rmq -n "__fish_rmq_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c rmq -n "__fish_rmq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -461,6 +469,171 @@ complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s q -l quiet -d 
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rmq -n "__fish_rmq_using_subcommand list-bindings" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l filter -d 'Only rows whose name matches this regular expression (unanchored; use ^...$)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l all-vhosts -d 'List every vhost\'s (ignores --vhost); adds a vhost column'
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-connections" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l filter -d 'Only rows whose name matches this regular expression (unanchored; use ^...$)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l all-vhosts -d 'List every vhost\'s (ignores --vhost); adds a vhost column'
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-channels" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l filter -d 'Only rows whose name matches this regular expression (unanchored; use ^...$)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l all-vhosts -d 'List every vhost\'s (ignores --vhost); adds a vhost column'
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-consumers" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l filter -d 'Only rows whose name matches this regular expression (unanchored; use ^...$)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-vhosts" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l filter -d 'Only rows whose name matches this regular expression (unanchored; use ^...$)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-users" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l filter -d 'Only rows whose name matches this regular expression (unanchored; use ^...$)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l all-vhosts -d 'List every vhost\'s (ignores --vhost); adds a vhost column'
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-permissions" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l filter -d 'Only rows whose name matches this regular expression (unanchored; use ^...$)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l all-vhosts -d 'List every vhost\'s (ignores --vhost); adds a vhost column'
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-policies" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l filter -d 'Only rows whose name matches this regular expression (unanchored; use ^...$)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l columns -d 'Show only these columns, in this order (comma-separated; also limits --json\'s fields). An unknown name is exit 2, listing the valid ones' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l host -d 'Host name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l port -d 'Port, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l user -d 'User name, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l password -d 'Password, overriding the URL\'s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l password-file -d 'Read the password from this file (first line)' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l vhost -d 'Virtual host, overriding the one in the URL' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l connect-timeout -d 'Seconds allowed for the TCP connect plus the AMQP handshake' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l cacert -d 'CA certificate bundle (PEM) to trust for amqps:// and https://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l cert -d 'Client certificate (PEM) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -l json -d 'Machine-readable output (see each command)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rmq -n "__fish_rmq_using_subcommand list-nodes" -s V -l version -d 'Print version'
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l host -d 'Host name, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand completions" -l port -d 'Port, overriding the one in the URL' -r
@@ -497,22 +670,30 @@ complete -c rmq -n "__fish_rmq_using_subcommand man" -s q -l quiet -d 'Print les
 complete -c rmq -n "__fish_rmq_using_subcommand man" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
 complete -c rmq -n "__fish_rmq_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rmq -n "__fish_rmq_using_subcommand man" -s V -l version -d 'Print version'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "send" -d 'Publish messages'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "receive" -d 'Consume messages and print them'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "peek" -d 'Show messages in a queue without removing them'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "worker" -d 'Work on a queue\'s messages: the tutorial\'s worker, or a command per message'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "call" -d 'Send a request and print the reply (tutorial 6\'s RPC client)'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "perf" -d 'Generate load: producers and consumers on their own connections, with rates and latency'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "exchange-declare" -d 'Declare an exchange'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "queue-declare" -d 'Declare a queue'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "bind" -d 'Bind a queue to an exchange'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "unbind" -d 'Remove a binding between a queue and an exchange'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "queue-purge" -d 'Remove all ready messages from a queue'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "queue-delete" -d 'Delete a queue'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "exchange-delete" -d 'Delete an exchange'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "list-queues" -d 'List queues (through the management HTTP API)'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "list-exchanges" -d 'List exchanges (through the management HTTP API)'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "list-bindings" -d 'List bindings (through the management HTTP API)'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "send" -d 'Publish messages'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "receive" -d 'Consume messages and print them'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "peek" -d 'Show messages in a queue without removing them'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "worker" -d 'Work on a queue\'s messages: the tutorial\'s worker, or a command per message'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "call" -d 'Send a request and print the reply (tutorial 6\'s RPC client)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "perf" -d 'Generate load: producers and consumers on their own connections, with rates and latency'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "exchange-declare" -d 'Declare an exchange'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "queue-declare" -d 'Declare a queue'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "bind" -d 'Bind a queue to an exchange'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "unbind" -d 'Remove a binding between a queue and an exchange'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "queue-purge" -d 'Remove all ready messages from a queue'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "queue-delete" -d 'Delete a queue'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "exchange-delete" -d 'Delete an exchange'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-queues" -d 'List queues (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-exchanges" -d 'List exchanges (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-bindings" -d 'List bindings (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-connections" -d 'List client connections (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-channels" -d 'List channels (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-consumers" -d 'List consumers (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-vhosts" -d 'List virtual hosts (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-users" -d 'List users (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-permissions" -d 'List permissions (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-policies" -d 'List policies (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "list-nodes" -d 'List the cluster\'s nodes (through the management HTTP API)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c rmq -n "__fish_rmq_using_subcommand help; and not __fish_seen_subcommand_from send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

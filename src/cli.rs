@@ -55,6 +55,16 @@ Administration:
   list-exchanges    List exchanges (management HTTP API)
   list-bindings     List bindings (management HTTP API)
 
+Day-2 administration (management HTTP API):
+  list-connections  List client connections
+  list-channels     List channels
+  list-consumers    List consumers
+  list-vhosts       List virtual hosts
+  list-users        List users
+  list-permissions  List permissions
+  list-policies     List policies
+  list-nodes        List the cluster's nodes
+
 Shell:
   completions       Print a shell completion script
   man               Print the man page
@@ -169,6 +179,15 @@ subcommands! {
     ListQueues(commands::list_queues::Args) = "list-queues",
     ListExchanges(commands::list_exchanges::Args) = "list-exchanges",
     ListBindings(commands::list_bindings::Args) = "list-bindings",
+    // Day-2 administration (issue 14).
+    ListConnections(commands::list_connections::Args) = "list-connections",
+    ListChannels(commands::list_channels::Args) = "list-channels",
+    ListConsumers(commands::list_consumers::Args) = "list-consumers",
+    ListVhosts(commands::list_vhosts::Args) = "list-vhosts",
+    ListUsers(commands::list_users::Args) = "list-users",
+    ListPermissions(commands::list_permissions::Args) = "list-permissions",
+    ListPolicies(commands::list_policies::Args) = "list-policies",
+    ListNodes(commands::list_nodes::Args) = "list-nodes",
     // Shell integration.
     Completions(commands::completions::Args) = "completions",
     Man(commands::man::Args) = "man",

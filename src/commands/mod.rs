@@ -6,8 +6,16 @@ pub mod completions;
 pub mod exchange_declare;
 pub mod exchange_delete;
 pub mod list_bindings;
+pub mod list_channels;
+pub mod list_connections;
+pub mod list_consumers;
 pub mod list_exchanges;
+pub mod list_nodes;
+pub mod list_permissions;
+pub mod list_policies;
 pub mod list_queues;
+pub mod list_users;
+pub mod list_vhosts;
 pub mod man;
 pub mod peek;
 pub mod perf;
@@ -41,6 +49,14 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::ListQueues(a) => list_queues::run(a, ctx),
         Command::ListExchanges(a) => list_exchanges::run(a, ctx),
         Command::ListBindings(a) => list_bindings::run(a, ctx),
+        Command::ListConnections(a) => list_connections::run(a, ctx),
+        Command::ListChannels(a) => list_channels::run(a, ctx),
+        Command::ListConsumers(a) => list_consumers::run(a, ctx),
+        Command::ListVhosts(a) => list_vhosts::run(a, ctx),
+        Command::ListUsers(a) => list_users::run(a, ctx),
+        Command::ListPermissions(a) => list_permissions::run(a, ctx),
+        Command::ListPolicies(a) => list_policies::run(a, ctx),
+        Command::ListNodes(a) => list_nodes::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
         Command::Man(a) => man::run(a, ctx),
     }

@@ -58,3 +58,104 @@ fn columns_pick_and_order_fields_and_unknown_ones_exit_2_listing_the_valid() {
         .success();
     assert_eq!(out(&a), "destination\trouting_key\nc1\tc1\n");
 }
+
+#[test]
+fn listings_show_a_consuming_client_as_the_api_does() {
+    let (b, vh, url, api) = setup("lists");
+    let mut child = crate::support::rmq_std()
+        .args([
+            "--url",
+            &url,
+            "receive",
+            "-Q",
+            "lq",
+            "--prefetch",
+            "7",
+            "--timeout",
+            "30",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let enc = crate::support::pct_encode(&vh);
+    wait_until(Duration::from_secs(30), "the consumer in the API", || {
+        b.api_get(&format!("consumers/{enc}"))
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    });
+    let truth = b.api_get(&format!("vhosts/{enc}/connections"));
+    let conn = &truth[0];
+    let product = conn["client_properties"]["product"].as_str().unwrap();
+    let v = json(&url, &api, &["list-connections"]);
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["name"], conn["name"]);
+    assert_eq!(v[0]["user"], "guest");
+    assert_eq!(v[0]["vhost"], vh.as_str());
+    assert!(v[0]["client"].as_str().unwrap().starts_with(product), "{v}");
+    assert_eq!(
+        v[0]["peer"],
+        format!(
+            "{}:{}",
+            conn["peer_host"].as_str().unwrap(),
+            conn["peer_port"]
+        )
+    );
+    // The broker's numbers pass through unrounded.
+    assert_eq!(v[0]["recv_oct"].is_number(), conn["recv_oct"].is_number());
+
+    let a = rmq()
+        .args(["--url", &url, "--api-url", &api, "list-consumers"])
+        .assert()
+        .success();
+    let text = out(&a);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("queue\tconsumer_tag\tchannel\tack_mode\tprefetch")
+    );
+    let row: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    assert_eq!(row[0], "lq");
+    assert_eq!(row[3], "manual");
+    assert_eq!(row[4], "7");
+
+    let ch = json(
+        &url,
+        &api,
+        &["list-channels", "--columns", "connection,consumers"],
+    );
+    assert_eq!(ch[0]["connection"], conn["name"]);
+    assert_eq!(ch[0]["consumers"], 1);
+
+    let vs = json(&url, &api, &["list-vhosts", "--filter", &format!("^{vh}$")]);
+    assert_eq!(vs[0]["name"], vh.as_str());
+    let us = json(&url, &api, &["list-users"]);
+    let guest = us
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "guest")
+        .expect("guest");
+    assert!(guest["tags"].as_str().unwrap().contains("administrator"));
+    assert!(!out_has(&us, "password_hash"));
+    let ps = json(&url, &api, &["list-permissions"]);
+    assert_eq!(ps[0]["user"], "guest");
+    assert_eq!(ps[0]["configure"], ".*");
+    let ns = json(&url, &api, &["list-nodes"]);
+    assert_eq!(ns[0]["running"], true);
+    assert_eq!(ns[0]["name"], b.api_get("overview")["node"]);
+    let a = rmq()
+        .args(["--url", &url, "--api-url", &api, "list-policies"])
+        .assert()
+        .success();
+    assert_eq!(
+        out(&a),
+        "vhost\tname\tpattern\tapply_to\tpriority\tdefinition\n"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn out_has(v: &Value, key: &str) -> bool {
+    v.to_string().contains(&format!("\"{key}\""))
+}
