@@ -64,6 +64,7 @@ Day-2 administration (management HTTP API):
   list-permissions  List permissions
   list-policies     List policies
   list-nodes        List the cluster's nodes
+  health-check      Ask the broker's health checks (exit 9 when unhealthy)
 
 Shell:
   completions       Print a shell completion script
@@ -86,7 +87,7 @@ The tutorials as one-liners:
   6 RPC          rmq worker -Q rpc_queue -- ./fib      rmq call -Q rpc_queue 30
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 unreachable, 4 access refused, 5 not found,
-6 precondition failed, 7 unroutable/nacked, 8 timeout. See `rmq man` for more.";
+6 precondition failed, 7 unroutable/nacked, 8 timeout, 9 unhealthy. See `rmq man` for more.";
 
 /// The `Command` enum and its clap traits, written out by hand rather than derived so that
 /// `parse` can leave the other subcommands out. What each subcommand gets is what
@@ -188,6 +189,7 @@ subcommands! {
     ListPermissions(commands::list_permissions::Args) = "list-permissions",
     ListPolicies(commands::list_policies::Args) = "list-policies",
     ListNodes(commands::list_nodes::Args) = "list-nodes",
+    HealthCheck(commands::health_check::Args) = "health-check",
     // Shell integration.
     Completions(commands::completions::Args) = "completions",
     Man(commands::man::Args) = "man",

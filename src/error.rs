@@ -21,6 +21,8 @@ pub const EXIT_PRECONDITION: u8 = 6;
 pub const EXIT_UNROUTABLE: u8 = 7;
 /// Exit status: timeout.
 pub const EXIT_TIMEOUT: u8 = 8;
+/// Exit status: a health check failed (the broker answered, and says it is not healthy).
+pub const EXIT_UNHEALTHY: u8 = 9;
 /// Exit status: interrupted by Ctrl-C where that is not a normal end (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -49,6 +51,10 @@ pub const EXIT_TABLE: &[(u8, &str)] = &[
     (
         EXIT_TIMEOUT,
         "timeout (call, receive --count not reached, blocked publishing)",
+    ),
+    (
+        EXIT_UNHEALTHY,
+        "a health check failed (health-check: the broker answered, not healthy)",
     ),
 ];
 
@@ -114,6 +120,8 @@ pub enum Error {
     },
     /// A wait ran out.
     Timeout(String),
+    /// The broker answered a health check: not healthy (which checks, the broker's words).
+    Unhealthy(String),
     /// Interrupted by the user before the job was done.
     Interrupted(String),
     /// Bad input data (a stdin line, a file).
@@ -143,6 +151,7 @@ impl Error {
             Error::Precondition { .. } => EXIT_PRECONDITION,
             Error::Unroutable { .. } | Error::Nacked { .. } => EXIT_UNROUTABLE,
             Error::Timeout(_) => EXIT_TIMEOUT,
+            Error::Unhealthy(_) => EXIT_UNHEALTHY,
             Error::Interrupted(_) => EXIT_INTERRUPTED,
             Error::Input(_) | Error::Io { .. } | Error::Other(_) => EXIT_OTHER,
         }
@@ -209,6 +218,7 @@ impl fmt::Display for Error {
             ),
             Error::Nacked { nacked } => write!(f, "{nacked} message(s) nacked by the broker"),
             Error::Timeout(m) => write!(f, "timed out: {m}"),
+            Error::Unhealthy(m) => write!(f, "unhealthy: {m}"),
             Error::Interrupted(m) => write!(f, "interrupted: {m}"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
         }
@@ -227,7 +237,7 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), EXIT_TABLE.len());
-        assert_eq!(codes, (0..=8).collect::<Vec<u8>>());
+        assert_eq!(codes, (0..=9).collect::<Vec<u8>>());
     }
 
     #[test]

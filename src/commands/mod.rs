@@ -5,6 +5,7 @@ pub mod call;
 pub mod completions;
 pub mod exchange_declare;
 pub mod exchange_delete;
+pub mod health_check;
 pub mod list_bindings;
 pub mod list_channels;
 pub mod list_connections;
@@ -57,6 +58,7 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::ListPermissions(a) => list_permissions::run(a, ctx),
         Command::ListPolicies(a) => list_policies::run(a, ctx),
         Command::ListNodes(a) => list_nodes::run(a, ctx),
+        Command::HealthCheck(a) => health_check::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
         Command::Man(a) => man::run(a, ctx),
     }

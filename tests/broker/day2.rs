@@ -159,3 +159,76 @@ fn listings_show_a_consuming_client_as_the_api_does() {
 fn out_has(v: &Value, key: &str) -> bool {
     v.to_string().contains(&format!("\"{key}\""))
 }
+
+#[test]
+fn health_check_passes_on_a_healthy_node_and_bad_names_exit_2() {
+    let (_b, _vh, url, api) = setup("health");
+    let a = rmq()
+        .args(["--url", &url, "--api-url", &api, "health-check"])
+        .assert()
+        .success();
+    let text = out(&a);
+    assert!(text.starts_with("check\tstatus\treason\n"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.contains("\tok\t")).count(),
+        6,
+        "{text}"
+    );
+    rmq()
+        .args(["--url", &url, "--api-url", &api, "health-check", "bogus"])
+        .assert()
+        .code(2);
+    // Nothing listens there: unreachable, exit 3.
+    rmq()
+        .args([
+            "--url",
+            &url,
+            "--api-url",
+            "http://127.0.0.1:9",
+            "health-check",
+            "alarms",
+        ])
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn health_check_alarms_exits_9_during_a_memory_alarm_naming_it() {
+    let Some(b) = Broker::dedicated() else {
+        eprintln!("skipped: external broker");
+        return;
+    };
+    let url = b.amqp_url("/");
+    let api = b.api_url();
+    let set = |w: &str| {
+        let o = b.rabbitmqctl(&["set_vm_memory_high_watermark", w]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    set("0.0001");
+    let mut result = None;
+    wait_until(
+        Duration::from_secs(30),
+        "health-check alarms to fail",
+        || {
+            let a = rmq()
+                .args(["--url", &url, "--api-url", &api, "health-check", "alarms"])
+                .assert();
+            let done = a.get_output().status.code() == Some(9);
+            result = Some(a);
+            done
+        },
+    );
+    set("0.4");
+    let a = result.unwrap();
+    let e = err(&a);
+    assert!(e.contains("alarms") && e.contains("memory on"), "{e}");
+    assert!(out(&a).contains("alarms\tfailed\t"), "{}", out(&a));
+    wait_until(Duration::from_secs(30), "the alarm to clear", || {
+        rmq()
+            .args(["--url", &url, "--api-url", &api, "health-check", "alarms"])
+            .assert()
+            .get_output()
+            .status
+            .success()
+    });
+}
