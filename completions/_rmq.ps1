@@ -59,6 +59,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('list-queues', 'list-queues', [CompletionResultType]::ParameterValue, 'List queues (through the management HTTP API)')
             [CompletionResult]::new('list-exchanges', 'list-exchanges', [CompletionResultType]::ParameterValue, 'List exchanges (through the management HTTP API)')
             [CompletionResult]::new('list-bindings', 'list-bindings', [CompletionResultType]::ParameterValue, 'List bindings (through the management HTTP API)')
+            [CompletionResult]::new('overview', 'overview', [CompletionResultType]::ParameterValue, 'Show the cluster: versions, nodes and alarms, totals, rates')
             [CompletionResult]::new('list-connections', 'list-connections', [CompletionResultType]::ParameterValue, 'List client connections (through the management HTTP API)')
             [CompletionResult]::new('list-channels', 'list-channels', [CompletionResultType]::ParameterValue, 'List channels (through the management HTTP API)')
             [CompletionResult]::new('list-consumers', 'list-consumers', [CompletionResultType]::ParameterValue, 'List consumers (through the management HTTP API)')
@@ -612,6 +613,31 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'rmq;overview' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name, overriding the one in the URL')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from this file (first line)')
+            [CompletionResult]::new('--vhost', '--vhost', [CompletionResultType]::ParameterName, 'Virtual host, overriding the one in the URL')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for the TCP connect plus the AMQP handshake')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificate bundle (PEM) to trust for amqps:// and https://')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for amqps://')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Management HTTP API URL [default: http://<host>:15672]')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'rmq;list-connections' {
             [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Only rows whose name matches this regular expression (unanchored; use ^...$)')
             [CompletionResult]::new('--columns', '--columns', [CompletionResultType]::ParameterName, 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones')
@@ -925,6 +951,7 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('list-queues', 'list-queues', [CompletionResultType]::ParameterValue, 'List queues (through the management HTTP API)')
             [CompletionResult]::new('list-exchanges', 'list-exchanges', [CompletionResultType]::ParameterValue, 'List exchanges (through the management HTTP API)')
             [CompletionResult]::new('list-bindings', 'list-bindings', [CompletionResultType]::ParameterValue, 'List bindings (through the management HTTP API)')
+            [CompletionResult]::new('overview', 'overview', [CompletionResultType]::ParameterValue, 'Show the cluster: versions, nodes and alarms, totals, rates')
             [CompletionResult]::new('list-connections', 'list-connections', [CompletionResultType]::ParameterValue, 'List client connections (through the management HTTP API)')
             [CompletionResult]::new('list-channels', 'list-channels', [CompletionResultType]::ParameterValue, 'List channels (through the management HTTP API)')
             [CompletionResult]::new('list-consumers', 'list-consumers', [CompletionResultType]::ParameterValue, 'List consumers (through the management HTTP API)')
@@ -985,6 +1012,9 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             break
         }
         'rmq;help;list-bindings' {
+            break
+        }
+        'rmq;help;overview' {
             break
         }
         'rmq;help;list-connections' {

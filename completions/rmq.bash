@@ -73,6 +73,9 @@ _rmq() {
             rmq,man)
                 cmd="rmq__subcmd__man"
                 ;;
+            rmq,overview)
+                cmd="rmq__subcmd__overview"
+                ;;
             rmq,peek)
                 cmd="rmq__subcmd__peek"
                 ;;
@@ -157,6 +160,9 @@ _rmq() {
             rmq__subcmd__help,man)
                 cmd="rmq__subcmd__help__subcmd__man"
                 ;;
+            rmq__subcmd__help,overview)
+                cmd="rmq__subcmd__help__subcmd__overview"
+                ;;
             rmq__subcmd__help,peek)
                 cmd="rmq__subcmd__help__subcmd__peek"
                 ;;
@@ -191,7 +197,7 @@ _rmq() {
 
     case "${cmd}" in
         rmq)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check completions man help"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -705,7 +711,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help)
-            opts="send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check completions man help"
+            opts="send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -971,6 +977,20 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__help__subcmd__overview)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1893,6 +1913,68 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__man)
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vhost)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__overview)
             opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

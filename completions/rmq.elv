@@ -56,6 +56,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand list-queues 'List queues (through the management HTTP API)'
             cand list-exchanges 'List exchanges (through the management HTTP API)'
             cand list-bindings 'List bindings (through the management HTTP API)'
+            cand overview 'Show the cluster: versions, nodes and alarms, totals, rates'
             cand list-connections 'List client connections (through the management HTTP API)'
             cand list-channels 'List channels (through the management HTTP API)'
             cand list-consumers 'List consumers (through the management HTTP API)'
@@ -592,6 +593,30 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'rmq;overview'= {
+            cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
+            cand --host 'Host name, overriding the one in the URL'
+            cand --port 'Port, overriding the one in the URL'
+            cand --user 'User name, overriding the one in the URL'
+            cand --password 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)'
+            cand --password-file 'Read the password from this file (first line)'
+            cand --vhost 'Virtual host, overriding the one in the URL'
+            cand --connect-timeout 'Seconds allowed for the TCP connect plus the AMQP handshake'
+            cand --cacert 'CA certificate bundle (PEM) to trust for amqps:// and https://'
+            cand --cert 'Client certificate (PEM) for amqps://'
+            cand --key 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://'
+            cand --api-url 'Management HTTP API URL [default: http://<host>:15672]'
+            cand --insecure 'Skip TLS certificate verification (prints a warning)'
+            cand --json 'Machine-readable output (see each command)'
+            cand -q 'Print less on stderr (no summaries or progress)'
+            cand --quiet 'Print less on stderr (no summaries or progress)'
+            cand -v 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand --verbose 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'rmq;list-connections'= {
             cand --filter 'Only rows whose name matches this regular expression (unanchored; use ^...$)'
             cand --columns 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones'
@@ -894,6 +919,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand list-queues 'List queues (through the management HTTP API)'
             cand list-exchanges 'List exchanges (through the management HTTP API)'
             cand list-bindings 'List bindings (through the management HTTP API)'
+            cand overview 'Show the cluster: versions, nodes and alarms, totals, rates'
             cand list-connections 'List client connections (through the management HTTP API)'
             cand list-channels 'List channels (through the management HTTP API)'
             cand list-consumers 'List consumers (through the management HTTP API)'
@@ -938,6 +964,8 @@ set edit:completion:arg-completer[rmq] = {|@words|
         &'rmq;help;list-exchanges'= {
         }
         &'rmq;help;list-bindings'= {
+        }
+        &'rmq;help;overview'= {
         }
         &'rmq;help;list-connections'= {
         }

@@ -56,6 +56,7 @@ Administration:
   list-bindings     List bindings (management HTTP API)
 
 Day-2 administration (management HTTP API):
+  overview          Show the cluster: versions, nodes and alarms, totals, rates
   list-connections  List client connections
   list-channels     List channels
   list-consumers    List consumers
@@ -181,6 +182,7 @@ subcommands! {
     ListExchanges(commands::list_exchanges::Args) = "list-exchanges",
     ListBindings(commands::list_bindings::Args) = "list-bindings",
     // Day-2 administration (issue 14).
+    Overview(commands::overview::Args) = "overview",
     ListConnections(commands::list_connections::Args) = "list-connections",
     ListChannels(commands::list_channels::Args) = "list-channels",
     ListConsumers(commands::list_consumers::Args) = "list-consumers",

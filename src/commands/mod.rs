@@ -18,6 +18,7 @@ pub mod list_queues;
 pub mod list_users;
 pub mod list_vhosts;
 pub mod man;
+pub mod overview;
 pub mod peek;
 pub mod perf;
 pub mod queue_declare;
@@ -59,6 +60,7 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::ListPolicies(a) => list_policies::run(a, ctx),
         Command::ListNodes(a) => list_nodes::run(a, ctx),
         Command::HealthCheck(a) => health_check::run(a, ctx),
+        Command::Overview(a) => overview::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
         Command::Man(a) => man::run(a, ctx),
     }

@@ -232,3 +232,24 @@ fn health_check_alarms_exits_9_during_a_memory_alarm_naming_it() {
             .success()
     });
 }
+
+#[test]
+fn overview_shows_versions_nodes_and_totals_as_the_api_does() {
+    let (b, _vh, url, api) = setup("overview");
+    let truth = b.api_get("overview");
+    let v = json(&url, &api, &["overview"]);
+    assert_eq!(v["rabbitmq_version"], truth["rabbitmq_version"]);
+    assert_eq!(v["erlang_version"], truth["erlang_version"]);
+    assert_eq!(v["cluster_name"], truth["cluster_name"]);
+    assert_eq!(v["nodes"][0]["name"], truth["node"]);
+    assert_eq!(v["nodes"][0]["running"], true);
+    assert!(v["totals"]["queues"].is_number(), "{v}");
+    let a = rmq()
+        .args(["--url", &url, "--api-url", &api, "overview"])
+        .assert()
+        .success();
+    let text = out(&a);
+    let version = truth["rabbitmq_version"].as_str().unwrap();
+    assert!(text.contains(&format!("RabbitMQ {version}")), "{text}");
+    assert!(text.contains("running, no alarms"), "{text}");
+}
