@@ -66,6 +66,14 @@ Day-2 administration (management HTTP API):
   list-policies     List policies
   list-nodes        List the cluster's nodes
   health-check      Ask the broker's health checks (exit 9 when unhealthy)
+  vhost-declare     Create a virtual host
+  vhost-delete      Delete a virtual host and all in it
+  user-declare      Create or update a user
+  user-delete       Delete a user
+  permissions-set   Set a user's permissions in a vhost
+  permissions-clear Remove a user's permissions in a vhost
+  policy-declare    Create or replace a policy
+  policy-delete     Delete a policy
 
 Shell:
   completions       Print a shell completion script
@@ -192,6 +200,14 @@ subcommands! {
     ListPolicies(commands::list_policies::Args) = "list-policies",
     ListNodes(commands::list_nodes::Args) = "list-nodes",
     HealthCheck(commands::health_check::Args) = "health-check",
+    VhostDeclare(commands::vhost_declare::Args) = "vhost-declare",
+    VhostDelete(commands::vhost_delete::Args) = "vhost-delete",
+    UserDeclare(commands::user_declare::Args) = "user-declare",
+    UserDelete(commands::user_delete::Args) = "user-delete",
+    PermissionsSet(commands::permissions_set::Args) = "permissions-set",
+    PermissionsClear(commands::permissions_clear::Args) = "permissions-clear",
+    PolicyDeclare(commands::policy_declare::Args) = "policy-declare",
+    PolicyDelete(commands::policy_delete::Args) = "policy-delete",
     // Shell integration.
     Completions(commands::completions::Args) = "completions",
     Man(commands::man::Args) = "man",

@@ -21,11 +21,19 @@ pub mod man;
 pub mod overview;
 pub mod peek;
 pub mod perf;
+pub mod permissions_clear;
+pub mod permissions_set;
+pub mod policy_declare;
+pub mod policy_delete;
 pub mod queue_declare;
 pub mod queue_delete;
 pub mod queue_purge;
 pub mod receive;
 pub mod send;
+pub mod user_declare;
+pub mod user_delete;
+pub mod vhost_declare;
+pub mod vhost_delete;
 pub mod worker;
 
 use crate::cli::Command;
@@ -61,6 +69,14 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::ListNodes(a) => list_nodes::run(a, ctx),
         Command::HealthCheck(a) => health_check::run(a, ctx),
         Command::Overview(a) => overview::run(a, ctx),
+        Command::VhostDeclare(a) => vhost_declare::run(a, ctx),
+        Command::VhostDelete(a) => vhost_delete::run(a, ctx),
+        Command::UserDeclare(a) => user_declare::run(a, ctx),
+        Command::UserDelete(a) => user_delete::run(a, ctx),
+        Command::PermissionsSet(a) => permissions_set::run(a, ctx),
+        Command::PermissionsClear(a) => permissions_clear::run(a, ctx),
+        Command::PolicyDeclare(a) => policy_declare::run(a, ctx),
+        Command::PolicyDelete(a) => policy_delete::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
         Command::Man(a) => man::run(a, ctx),
     }

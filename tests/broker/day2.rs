@@ -253,3 +253,148 @@ fn overview_shows_versions_nodes_and_totals_as_the_api_does() {
     assert!(text.contains(&format!("RabbitMQ {version}")), "{text}");
     assert!(text.contains("running, no alarms"), "{text}");
 }
+
+fn admin(url: &str, api: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+    rmq()
+        .args(["--url", url, "--api-url", api])
+        .args(args)
+        .assert()
+}
+
+#[test]
+fn users_permissions_and_vhosts_change_what_the_api_shows_and_who_may_do_what() {
+    let (b, vh, url, api) = setup("users");
+    let user = unique_name("u");
+    let secret = format!("S3cr3t-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, format!("{secret}\n")).unwrap();
+    let pw = pw.to_str().unwrap();
+    // No password source: exit 2.
+    admin(&url, &api, &["user-declare", &user]).code(2);
+    let a = admin(
+        &url,
+        &api,
+        &[
+            "user-declare",
+            &user,
+            "--password-file",
+            pw,
+            "--tags",
+            "management",
+        ],
+    )
+    .success();
+    let mut seen = out(&a) + &err(&a);
+    let truth = b.api_get(&format!("users/{}", crate::support::pct_encode(&user)));
+    assert!(truth["tags"].to_string().contains("management"), "{truth}");
+    // Permissions: publish only to 'allowed'.
+    admin(
+        &url,
+        &api,
+        &[
+            "permissions-set",
+            "-u",
+            &user,
+            "--configure",
+            "^allowed$",
+            "--write",
+            "^(allowed|amq\\.default)$",
+            "--read",
+            "^allowed$",
+        ],
+    )
+    .success();
+    let p = b.api_get(&format!(
+        "permissions/{}/{}",
+        crate::support::pct_encode(&vh),
+        crate::support::pct_encode(&user)
+    ));
+    assert_eq!(p["write"], "^(allowed|amq\\.default)$");
+    let as_user = |args: &[&str]| {
+        rmq()
+            .args(["--url", &url, "--user", &user, "--password-file", pw])
+            .args(args)
+            .assert()
+    };
+    let a = as_user(&["send", "-Q", "allowed", "hi"]).success();
+    seen += &(out(&a) + &err(&a));
+    let a = as_user(&["send", "-Q", "forbidden", "hi"]).code(4);
+    seen += &(out(&a) + &err(&a));
+    assert_eq!(b.queue_messages(&vh, "allowed"), 1);
+    admin(&url, &api, &["permissions-clear", "-u", &user]).success();
+    let a = as_user(&["send", "-Q", "allowed", "again"]).code(4);
+    seen += &(out(&a) + &err(&a));
+    admin(&url, &api, &["permissions-clear", "-u", &user]).code(5);
+    admin(&url, &api, &["user-delete", &user]).code(2); // no --yes, no terminal
+    admin(&url, &api, &["user-delete", &user, "--yes"]).success();
+    admin(&url, &api, &["user-delete", &user, "--yes"]).code(5);
+    assert!(!seen.contains(&secret), "the password was printed: {seen}");
+
+    // Vhosts.
+    let v2 = unique_name("vh2");
+    admin(&url, &api, &["vhost-declare", &v2]).success();
+    b.api_get(&format!("vhosts/{}", crate::support::pct_encode(&v2)));
+    admin(&url, &api, &["vhost-delete", &v2]).code(2);
+    admin(&url, &api, &["vhost-delete", &v2, "--yes"]).success();
+    let (code, _) = b.api_request(
+        "GET",
+        &format!("vhosts/{}", crate::support::pct_encode(&v2)),
+        None,
+    );
+    assert_eq!(code, 404);
+    admin(&url, &api, &["vhost-delete", &v2, "--yes"]).code(5);
+}
+
+#[test]
+fn a_policy_with_a_message_ttl_applies_to_matching_queues() {
+    let (b, vh, url, api) = setup("policy");
+    admin(&url, &api, &["queue-declare", "cache.a"]).success();
+    admin(&url, &api, &["queue-declare", "other"]).success();
+    admin(
+        &url,
+        &api,
+        &[
+            "policy-declare",
+            "ttl",
+            "--pattern",
+            "^cache\\.",
+            "--apply-to",
+            "queues",
+            "--definition",
+            "message-ttl=60000",
+        ],
+    )
+    .success();
+    let p = b.api_get(&format!("policies/{}/ttl", crate::support::pct_encode(&vh)));
+    assert_eq!(p["definition"]["message-ttl"], 60000, "{p}");
+    assert_eq!(p["apply-to"], "queues");
+    wait_until(
+        Duration::from_secs(30),
+        "list-queues to show the policy",
+        || {
+            let v = json(&url, &api, &["list-queues", "--columns", "name,policy"]);
+            v == serde_json::json!([{"name": "cache.a", "policy": "ttl"}, {"name": "other", "policy": null}])
+        },
+    );
+    let v = json(&url, &api, &["list-policies"]);
+    assert_eq!(v[0]["name"], "ttl");
+    assert_eq!(v[0]["apply_to"], "queues");
+    // A bad key: the broker's words, exit 2.
+    let a = admin(
+        &url,
+        &api,
+        &[
+            "policy-declare",
+            "bad",
+            "--pattern",
+            ".*",
+            "--definition",
+            "message-ttl=soon",
+        ],
+    )
+    .code(2);
+    assert!(err(&a).contains("policy 'bad'"), "{}", err(&a));
+    admin(&url, &api, &["policy-delete", "ttl"]).success();
+    admin(&url, &api, &["policy-delete", "ttl"]).code(5);
+}
