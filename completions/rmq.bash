@@ -22,6 +22,9 @@ _rmq() {
             rmq,call)
                 cmd="rmq__subcmd__call"
                 ;;
+            rmq,close-connection)
+                cmd="rmq__subcmd__close__subcmd__connection"
+                ;;
             rmq,completions)
                 cmd="rmq__subcmd__completions"
                 ;;
@@ -132,6 +135,9 @@ _rmq() {
                 ;;
             rmq__subcmd__help,call)
                 cmd="rmq__subcmd__help__subcmd__call"
+                ;;
+            rmq__subcmd__help,close-connection)
+                cmd="rmq__subcmd__help__subcmd__close__subcmd__connection"
                 ;;
             rmq__subcmd__help,completions)
                 cmd="rmq__subcmd__help__subcmd__completions"
@@ -245,7 +251,7 @@ _rmq() {
 
     case "${cmd}" in
         rmq)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete completions man help"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -440,6 +446,80 @@ _rmq() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vhost)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__close__subcmd__connection)
+            opts="-u -y -q -v -h -V --for-user --all-vhosts --reason --yes --url --host --port --user --password --password-file --vhost --connect-timeout --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --for-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -759,7 +839,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help)
-            opts="send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete completions man help"
+            opts="send receive peek worker call perf exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -787,6 +867,20 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help__subcmd__call)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__help__subcmd__close__subcmd__connection)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -66,6 +66,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand list-policies 'List policies (through the management HTTP API)'
             cand list-nodes 'List the cluster''s nodes (through the management HTTP API)'
             cand health-check 'Ask the broker''s health checks (through the management HTTP API)'
+            cand close-connection 'Close client connections'
             cand vhost-declare 'Create a virtual host'
             cand vhost-delete 'Delete a virtual host with all its queues, exchanges, bindings and messages'
             cand user-declare 'Create or update a user'
@@ -862,6 +863,36 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'rmq;close-connection'= {
+            cand -u 'Close every connection of this user (-u: --user is the connection''s own user)'
+            cand --for-user 'Close every connection of this user (-u: --user is the connection''s own user)'
+            cand --reason 'Reason the clients are told'
+            cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
+            cand --host 'Host name, overriding the one in the URL'
+            cand --port 'Port, overriding the one in the URL'
+            cand --user 'User name, overriding the one in the URL'
+            cand --password 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)'
+            cand --password-file 'Read the password from this file (first line)'
+            cand --vhost 'Virtual host, overriding the one in the URL'
+            cand --connect-timeout 'Seconds allowed for the TCP connect plus the AMQP handshake'
+            cand --cacert 'CA certificate bundle (PEM) to trust for amqps:// and https://'
+            cand --cert 'Client certificate (PEM) for amqps://'
+            cand --key 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://'
+            cand --api-url 'Management HTTP API URL [default: http://<host>:15672]'
+            cand --all-vhosts 'With -u: the user''s connections in every vhost'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand --insecure 'Skip TLS certificate verification (prints a warning)'
+            cand --json 'Machine-readable output (see each command)'
+            cand -q 'Print less on stderr (no summaries or progress)'
+            cand --quiet 'Print less on stderr (no summaries or progress)'
+            cand -v 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand --verbose 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'rmq;vhost-declare'= {
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
@@ -1146,6 +1177,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand list-policies 'List policies (through the management HTTP API)'
             cand list-nodes 'List the cluster''s nodes (through the management HTTP API)'
             cand health-check 'Ask the broker''s health checks (through the management HTTP API)'
+            cand close-connection 'Close client connections'
             cand vhost-declare 'Create a virtual host'
             cand vhost-delete 'Delete a virtual host with all its queues, exchanges, bindings and messages'
             cand user-declare 'Create or update a user'
@@ -1209,6 +1241,8 @@ set edit:completion:arg-completer[rmq] = {|@words|
         &'rmq;help;list-nodes'= {
         }
         &'rmq;help;health-check'= {
+        }
+        &'rmq;help;close-connection'= {
         }
         &'rmq;help;vhost-declare'= {
         }

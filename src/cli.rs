@@ -66,6 +66,7 @@ Day-2 administration (management HTTP API):
   list-policies     List policies
   list-nodes        List the cluster's nodes
   health-check      Ask the broker's health checks (exit 9 when unhealthy)
+  close-connection  Close client connections (by name or user)
   vhost-declare     Create a virtual host
   vhost-delete      Delete a virtual host and all in it
   user-declare      Create or update a user
@@ -200,6 +201,7 @@ subcommands! {
     ListPolicies(commands::list_policies::Args) = "list-policies",
     ListNodes(commands::list_nodes::Args) = "list-nodes",
     HealthCheck(commands::health_check::Args) = "health-check",
+    CloseConnection(commands::close_connection::Args) = "close-connection",
     VhostDeclare(commands::vhost_declare::Args) = "vhost-declare",
     VhostDelete(commands::vhost_delete::Args) = "vhost-delete",
     UserDeclare(commands::user_declare::Args) = "user-declare",

@@ -2,6 +2,7 @@
 
 pub mod bind;
 pub mod call;
+pub mod close_connection;
 pub mod completions;
 pub mod exchange_declare;
 pub mod exchange_delete;
@@ -69,6 +70,7 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::ListNodes(a) => list_nodes::run(a, ctx),
         Command::HealthCheck(a) => health_check::run(a, ctx),
         Command::Overview(a) => overview::run(a, ctx),
+        Command::CloseConnection(a) => close_connection::run(a, ctx),
         Command::VhostDeclare(a) => vhost_declare::run(a, ctx),
         Command::VhostDelete(a) => vhost_delete::run(a, ctx),
         Command::UserDeclare(a) => user_declare::run(a, ctx),

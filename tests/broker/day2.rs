@@ -398,3 +398,70 @@ fn a_policy_with_a_message_ttl_applies_to_matching_queues() {
     admin(&url, &api, &["policy-delete", "ttl"]).success();
     admin(&url, &api, &["policy-delete", "ttl"]).code(5);
 }
+
+#[test]
+fn close_connection_closes_a_client_which_sees_the_reason_and_unknown_names_exit_5() {
+    let (b, vh, url, api) = setup("close");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr");
+    let mut child = crate::support::rmq_std()
+        .args(["--url", &url, "receive", "-Q", "cq", "--timeout", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let enc = crate::support::pct_encode(&vh);
+    let mut name = String::new();
+    wait_until(Duration::from_secs(30), "the client's connection", || {
+        let v = b.api_get(&format!("vhosts/{enc}/connections"));
+        match v[0]["name"].as_str() {
+            Some(n) => {
+                name = n.to_string();
+                true
+            }
+            None => false,
+        }
+    });
+    let listed = json(
+        &url,
+        &api,
+        &["list-connections", "--columns", "name,client"],
+    );
+    assert_eq!(listed[0]["name"], name.as_str());
+    assert!(listed[0]["client"].is_string(), "{listed}");
+    admin(&url, &api, &["close-connection", &name]).code(2); // no --yes, no terminal
+    admin(
+        &url,
+        &api,
+        &["close-connection", "no such connection", "--yes"],
+    )
+    .code(5);
+    admin(
+        &url,
+        &api,
+        &[
+            "close-connection",
+            &name,
+            "--reason",
+            "maintenance-window",
+            "--yes",
+        ],
+    )
+    .success();
+    wait_until(
+        Duration::from_secs(30),
+        "the client to see the reason",
+        || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("maintenance-window")
+        },
+    );
+    wait_until(Duration::from_secs(30), "the connection to be gone", || {
+        !b.api_get(&format!("vhosts/{enc}/connections"))
+            .to_string()
+            .contains(&format!("\"{name}\""))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
