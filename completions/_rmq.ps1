@@ -70,6 +70,8 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('list-nodes', 'list-nodes', [CompletionResultType]::ParameterValue, 'List the cluster''s nodes (through the management HTTP API)')
             [CompletionResult]::new('health-check', 'health-check', [CompletionResultType]::ParameterValue, 'Ask the broker''s health checks (through the management HTTP API)')
             [CompletionResult]::new('close-connection', 'close-connection', [CompletionResultType]::ParameterValue, 'Close client connections')
+            [CompletionResult]::new('definitions-export', 'definitions-export', [CompletionResultType]::ParameterValue, 'Export the broker''s definitions (users, vhosts, permissions, policies, queues, exchanges, bindings) as JSON')
+            [CompletionResult]::new('definitions-import', 'definitions-import', [CompletionResultType]::ParameterValue, 'Import definitions into the broker')
             [CompletionResult]::new('vhost-declare', 'vhost-declare', [CompletionResultType]::ParameterValue, 'Create a virtual host')
             [CompletionResult]::new('vhost-delete', 'vhost-delete', [CompletionResultType]::ParameterValue, 'Delete a virtual host with all its queues, exchanges, bindings and messages')
             [CompletionResult]::new('user-declare', 'user-declare', [CompletionResultType]::ParameterValue, 'Create or update a user')
@@ -924,6 +926,59 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'rmq;definitions-export' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file (created with mode 0600) instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file (created with mode 0600) instead of stdout')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name, overriding the one in the URL')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from this file (first line)')
+            [CompletionResult]::new('--vhost', '--vhost', [CompletionResultType]::ParameterName, 'Virtual host, overriding the one in the URL')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for the TCP connect plus the AMQP handshake')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificate bundle (PEM) to trust for amqps:// and https://')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for amqps://')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Management HTTP API URL [default: http://<host>:15672]')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rmq;definitions-import' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name, overriding the one in the URL')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from this file (first line)')
+            [CompletionResult]::new('--vhost', '--vhost', [CompletionResultType]::ParameterName, 'Virtual host, overriding the one in the URL')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for the TCP connect plus the AMQP handshake')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificate bundle (PEM) to trust for amqps:// and https://')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for amqps://')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Management HTTP API URL [default: http://<host>:15672]')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only list what would be created or changed')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'rmq;vhost-declare' {
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
@@ -1219,6 +1274,8 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('list-nodes', 'list-nodes', [CompletionResultType]::ParameterValue, 'List the cluster''s nodes (through the management HTTP API)')
             [CompletionResult]::new('health-check', 'health-check', [CompletionResultType]::ParameterValue, 'Ask the broker''s health checks (through the management HTTP API)')
             [CompletionResult]::new('close-connection', 'close-connection', [CompletionResultType]::ParameterValue, 'Close client connections')
+            [CompletionResult]::new('definitions-export', 'definitions-export', [CompletionResultType]::ParameterValue, 'Export the broker''s definitions (users, vhosts, permissions, policies, queues, exchanges, bindings) as JSON')
+            [CompletionResult]::new('definitions-import', 'definitions-import', [CompletionResultType]::ParameterValue, 'Import definitions into the broker')
             [CompletionResult]::new('vhost-declare', 'vhost-declare', [CompletionResultType]::ParameterValue, 'Create a virtual host')
             [CompletionResult]::new('vhost-delete', 'vhost-delete', [CompletionResultType]::ParameterValue, 'Delete a virtual host with all its queues, exchanges, bindings and messages')
             [CompletionResult]::new('user-declare', 'user-declare', [CompletionResultType]::ParameterValue, 'Create or update a user')
@@ -1311,6 +1368,12 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             break
         }
         'rmq;help;close-connection' {
+            break
+        }
+        'rmq;help;definitions-export' {
+            break
+        }
+        'rmq;help;definitions-import' {
             break
         }
         'rmq;help;vhost-declare' {

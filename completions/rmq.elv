@@ -67,6 +67,8 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand list-nodes 'List the cluster''s nodes (through the management HTTP API)'
             cand health-check 'Ask the broker''s health checks (through the management HTTP API)'
             cand close-connection 'Close client connections'
+            cand definitions-export 'Export the broker''s definitions (users, vhosts, permissions, policies, queues, exchanges, bindings) as JSON'
+            cand definitions-import 'Import definitions into the broker'
             cand vhost-declare 'Create a virtual host'
             cand vhost-delete 'Delete a virtual host with all its queues, exchanges, bindings and messages'
             cand user-declare 'Create or update a user'
@@ -893,6 +895,57 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'rmq;definitions-export'= {
+            cand -o 'Write to this file (created with mode 0600) instead of stdout'
+            cand --output 'Write to this file (created with mode 0600) instead of stdout'
+            cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
+            cand --host 'Host name, overriding the one in the URL'
+            cand --port 'Port, overriding the one in the URL'
+            cand --user 'User name, overriding the one in the URL'
+            cand --password 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)'
+            cand --password-file 'Read the password from this file (first line)'
+            cand --vhost 'Virtual host, overriding the one in the URL'
+            cand --connect-timeout 'Seconds allowed for the TCP connect plus the AMQP handshake'
+            cand --cacert 'CA certificate bundle (PEM) to trust for amqps:// and https://'
+            cand --cert 'Client certificate (PEM) for amqps://'
+            cand --key 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://'
+            cand --api-url 'Management HTTP API URL [default: http://<host>:15672]'
+            cand --insecure 'Skip TLS certificate verification (prints a warning)'
+            cand --json 'Machine-readable output (see each command)'
+            cand -q 'Print less on stderr (no summaries or progress)'
+            cand --quiet 'Print less on stderr (no summaries or progress)'
+            cand -v 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand --verbose 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rmq;definitions-import'= {
+            cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
+            cand --host 'Host name, overriding the one in the URL'
+            cand --port 'Port, overriding the one in the URL'
+            cand --user 'User name, overriding the one in the URL'
+            cand --password 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)'
+            cand --password-file 'Read the password from this file (first line)'
+            cand --vhost 'Virtual host, overriding the one in the URL'
+            cand --connect-timeout 'Seconds allowed for the TCP connect plus the AMQP handshake'
+            cand --cacert 'CA certificate bundle (PEM) to trust for amqps:// and https://'
+            cand --cert 'Client certificate (PEM) for amqps://'
+            cand --key 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://'
+            cand --api-url 'Management HTTP API URL [default: http://<host>:15672]'
+            cand --dry-run 'Only list what would be created or changed'
+            cand --insecure 'Skip TLS certificate verification (prints a warning)'
+            cand --json 'Machine-readable output (see each command)'
+            cand -q 'Print less on stderr (no summaries or progress)'
+            cand --quiet 'Print less on stderr (no summaries or progress)'
+            cand -v 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand --verbose 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'rmq;vhost-declare'= {
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
@@ -1178,6 +1231,8 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand list-nodes 'List the cluster''s nodes (through the management HTTP API)'
             cand health-check 'Ask the broker''s health checks (through the management HTTP API)'
             cand close-connection 'Close client connections'
+            cand definitions-export 'Export the broker''s definitions (users, vhosts, permissions, policies, queues, exchanges, bindings) as JSON'
+            cand definitions-import 'Import definitions into the broker'
             cand vhost-declare 'Create a virtual host'
             cand vhost-delete 'Delete a virtual host with all its queues, exchanges, bindings and messages'
             cand user-declare 'Create or update a user'
@@ -1243,6 +1298,10 @@ set edit:completion:arg-completer[rmq] = {|@words|
         &'rmq;help;health-check'= {
         }
         &'rmq;help;close-connection'= {
+        }
+        &'rmq;help;definitions-export'= {
+        }
+        &'rmq;help;definitions-import'= {
         }
         &'rmq;help;vhost-declare'= {
         }

@@ -67,6 +67,8 @@ Day-2 administration (management HTTP API):
   list-nodes        List the cluster's nodes
   health-check      Ask the broker's health checks (exit 9 when unhealthy)
   close-connection  Close client connections (by name or user)
+  definitions-export Export the broker's definitions (JSON)
+  definitions-import Import definitions (--dry-run: list changes)
   vhost-declare     Create a virtual host
   vhost-delete      Delete a virtual host and all in it
   user-declare      Create or update a user
@@ -202,6 +204,8 @@ subcommands! {
     ListNodes(commands::list_nodes::Args) = "list-nodes",
     HealthCheck(commands::health_check::Args) = "health-check",
     CloseConnection(commands::close_connection::Args) = "close-connection",
+    DefinitionsExport(commands::definitions_export::Args) = "definitions-export",
+    DefinitionsImport(commands::definitions_import::Args) = "definitions-import",
     VhostDeclare(commands::vhost_declare::Args) = "vhost-declare",
     VhostDelete(commands::vhost_delete::Args) = "vhost-delete",
     UserDeclare(commands::user_declare::Args) = "user-declare",

@@ -4,6 +4,8 @@ pub mod bind;
 pub mod call;
 pub mod close_connection;
 pub mod completions;
+pub mod definitions_export;
+pub mod definitions_import;
 pub mod exchange_declare;
 pub mod exchange_delete;
 pub mod health_check;
@@ -70,6 +72,8 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::ListNodes(a) => list_nodes::run(a, ctx),
         Command::HealthCheck(a) => health_check::run(a, ctx),
         Command::Overview(a) => overview::run(a, ctx),
+        Command::DefinitionsExport(a) => definitions_export::run(a, ctx),
+        Command::DefinitionsImport(a) => definitions_import::run(a, ctx),
         Command::CloseConnection(a) => close_connection::run(a, ctx),
         Command::VhostDeclare(a) => vhost_declare::run(a, ctx),
         Command::VhostDelete(a) => vhost_delete::run(a, ctx),

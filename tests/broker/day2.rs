@@ -465,3 +465,77 @@ fn close_connection_closes_a_client_which_sees_the_reason_and_unknown_names_exit
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn definitions_export_delete_import_round_trips_and_dry_run_changes_nothing() {
+    let (b, vh, url, api) = setup("defs");
+    admin(
+        &url,
+        &api,
+        &["queue-declare", "dq", "--durable", "--message-ttl", "5000"],
+    )
+    .success();
+    admin(
+        &url,
+        &api,
+        &["exchange-declare", "dx", "-t", "topic", "--durable"],
+    )
+    .success();
+    admin(&url, &api, &["bind", "-Q", "dq", "-e", "dx", "-k", "a.*"]).success();
+    admin(
+        &url,
+        &api,
+        &[
+            "policy-declare",
+            "p",
+            "--pattern",
+            "^dq$",
+            "--definition",
+            "max-length=9",
+        ],
+    )
+    .success();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("defs.json");
+    let f = file.to_str().unwrap();
+    admin(&url, &api, &["--vhost", &vh, "definitions-export", "-o", f]).success();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let enc = crate::support::pct_encode(&vh);
+    let before = b.api_get(&format!("definitions/{enc}"));
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(exported, before);
+
+    admin(&url, &api, &["vhost-delete", &vh, "--yes"]).success();
+    admin(&url, &api, &["vhost-declare", &vh]).success();
+    b.api_put(
+        &format!("permissions/{}/guest", crate::support::pct_encode(&vh)),
+        &serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"}),
+    );
+    let a = admin(
+        &url,
+        &api,
+        &["--vhost", &vh, "definitions-import", f, "--dry-run"],
+    )
+    .success();
+    let plan = out(&a);
+    assert!(plan.contains("create\tqueues\tdq"), "{plan}");
+    assert!(plan.contains(&format!("create\tpolicies\t{vh} p")), "{plan}");
+    assert_eq!(b.api_get(&format!("queues/{enc}")), serde_json::json!([]));
+    admin(&url, &api, &["--vhost", &vh, "definitions-import", f]).success();
+    assert_eq!(b.api_get(&format!("definitions/{enc}")), before);
+    let a = admin(
+        &url,
+        &api,
+        &["--vhost", &vh, "definitions-import", f, "--dry-run"],
+    )
+    .success();
+    assert_eq!(out(&a), "action\tkind\tname\n");
+
+    std::fs::write(&file, "{\n  \"queues\": [\n    {\"name\": }\n  ]\n}\n").unwrap();
+    let a = admin(&url, &api, &["--vhost", &vh, "definitions-import", f]).code(2);
+    assert!(err(&a).contains("line 3"), "{}", err(&a));
+}
