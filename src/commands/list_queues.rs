@@ -45,7 +45,7 @@ pub struct Args {
     pub columns: ColumnsArg,
 }
 
-/// Every column list-queues can show (`--columns`).
+/// Every column list-queues can show (`--columns`); `COLUMNS[1..8]` are the default ones.
 const COLUMNS: &[&str] = &[
     "vhost",
     "name",
@@ -64,19 +64,10 @@ const COLUMNS: &[&str] = &[
 
 /// Run `rmq list-queues`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let mut columns = vec![
-        "name",
-        "messages",
-        "ready",
-        "unacked",
-        "consumers",
-        "durable",
-        "type",
-    ];
-    if args.all_vhosts {
-        columns.insert(0, "vhost");
-    }
-    let pick = Pick::new("list-queues", &columns, COLUMNS, &args.columns.columns)?;
+    // name, messages, ready, unacked, consumers, durable, type (and vhost first with
+    // --all-vhosts).
+    let columns = &COLUMNS[usize::from(!args.all_vhosts)..8];
+    let pick = Pick::new("list-queues", columns, COLUMNS, &args.columns.columns)?;
     let api = Api::new(ctx)?;
     let vhost = (!args.all_vhosts).then(|| api.vhost().to_string());
     let mut queues = api.queues(vhost.as_deref())?;

@@ -523,7 +523,10 @@ fn definitions_export_delete_import_round_trips_and_dry_run_changes_nothing() {
     .success();
     let plan = out(&a);
     assert!(plan.contains("create\tqueues\tdq"), "{plan}");
-    assert!(plan.contains(&format!("create\tpolicies\t{vh} p")), "{plan}");
+    assert!(
+        plan.contains(&format!("create\tpolicies\t{vh} p")),
+        "{plan}"
+    );
     assert_eq!(b.api_get(&format!("queues/{enc}")), serde_json::json!([]));
     admin(&url, &api, &["--vhost", &vh, "definitions-import", f]).success();
     assert_eq!(b.api_get(&format!("definitions/{enc}")), before);
