@@ -440,6 +440,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --version 'Print version'
         }
         &'rmq;queue-purge'= {
+            cand --pattern 'Act on every queue of the vhost whose name matches this regular expression (lists them first, then asks once)'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
             cand --port 'Port, overriding the one in the URL'
@@ -452,6 +453,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --cert 'Client certificate (PEM) for amqps://'
             cand --key 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://'
             cand --api-url 'Management HTTP API URL [default: http://<host>:15672]'
+            cand --dry-run 'With --pattern: only list the queues that match; change nothing'
             cand -y 'Do not ask for confirmation'
             cand --yes 'Do not ask for confirmation'
             cand --insecure 'Skip TLS certificate verification (prints a warning)'
@@ -466,6 +468,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --version 'Print version'
         }
         &'rmq;queue-delete'= {
+            cand --pattern 'Act on every queue of the vhost whose name matches this regular expression (lists them first, then asks once)'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
             cand --port 'Port, overriding the one in the URL'
@@ -478,6 +481,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --cert 'Client certificate (PEM) for amqps://'
             cand --key 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://'
             cand --api-url 'Management HTTP API URL [default: http://<host>:15672]'
+            cand --dry-run 'With --pattern: only list the queues that match; change nothing'
             cand --if-unused 'Only if it has no consumers (exit 6 otherwise)'
             cand --if-empty 'Only if it holds no messages (exit 6 otherwise)'
             cand -y 'Do not ask for confirmation'

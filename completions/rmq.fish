@@ -358,6 +358,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s q -l quiet -d 'Print 
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rmq -n "__fish_rmq_using_subcommand unbind" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l pattern -d 'Act on every queue of the vhost whose name matches this regular expression (lists them first, then asks once)' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l host -d 'Host name, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l port -d 'Port, overriding the one in the URL' -r
@@ -370,6 +371,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l cacert -d 'CA ce
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l dry-run -d 'With --pattern: only list the queues that match; change nothing'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s y -l yes -d 'Do not ask for confirmation'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -l json -d 'Machine-readable output (see each command)'
@@ -377,6 +379,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s q -l quiet -d 'P
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-purge" -s V -l version -d 'Print version'
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l pattern -d 'Act on every queue of the vhost whose name matches this regular expression (lists them first, then asks once)' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l host -d 'Host name, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l port -d 'Port, overriding the one in the URL' -r
@@ -389,6 +392,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l cacert -d 'CA c
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l cert -d 'Client certificate (PEM) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l key -d 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://' -r
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
+complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l dry-run -d 'With --pattern: only list the queues that match; change nothing'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l if-unused -d 'Only if it has no consumers (exit 6 otherwise)'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -l if-empty -d 'Only if it holds no messages (exit 6 otherwise)'
 complete -c rmq -n "__fish_rmq_using_subcommand queue-delete" -s y -l yes -d 'Do not ask for confirmation'

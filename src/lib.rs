@@ -1,6 +1,7 @@
 //! rmq: produce, consume and administer RabbitMQ queues from the shell.
 
 pub mod amqp;
+pub mod bulk;
 pub mod changes;
 pub mod cli;
 pub mod commands;

@@ -542,3 +542,42 @@ fn definitions_export_delete_import_round_trips_and_dry_run_changes_nothing() {
     let a = admin(&url, &api, &["--vhost", &vh, "definitions-import", f]).code(2);
     assert!(err(&a).contains("line 3"), "{}", err(&a));
 }
+
+#[test]
+fn queue_delete_and_purge_by_pattern_list_then_act_and_dry_run_changes_nothing() {
+    let (b, vh, url, api) = setup("bulk");
+    for q in ["tmp.a", "tmp.b", "keep"] {
+        admin(&url, &api, &["send", "-Q", q, "m"]).success();
+    }
+    let a = admin(
+        &url,
+        &api,
+        &["queue-delete", "--pattern", "^tmp\\.", "--dry-run"],
+    )
+    .success();
+    let listed: Vec<String> = out(&a)
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    assert_eq!(listed, ["tmp.a", "tmp.b"]);
+    assert!(b.queue_info(&vh, "tmp.a").is_some());
+    admin(&url, &api, &["queue-purge", "--pattern", "^tmp\\."]).code(2); // no --yes
+    admin(
+        &url,
+        &api,
+        &["queue-purge", "--pattern", "^tmp\\.", "--yes"],
+    )
+    .success();
+    assert_eq!(b.queue_messages(&vh, "tmp.a"), 0);
+    assert_eq!(b.queue_messages(&vh, "keep"), 1);
+    admin(
+        &url,
+        &api,
+        &["queue-delete", "--pattern", "^tmp\\.", "--yes"],
+    )
+    .success();
+    assert!(b.queue_info(&vh, "tmp.a").is_none() && b.queue_info(&vh, "tmp.b").is_none());
+    assert!(b.queue_info(&vh, "keep").is_some());
+    admin(&url, &api, &["queue-delete", "keep", "--dry-run"]).code(2);
+}
