@@ -7,20 +7,25 @@
 //! percent-encoded into paths, URLs in messages are redacted, and every request is bounded
 //! (connect: `--connect-timeout`; whole request: [`REQUEST_TIMEOUT`]).
 //!
-//! This file holds the HTTP client, the queue/exchange/binding reads and the mapping of HTTP
-//! failures to rmq's errors; requests about other objects live beside it (admin.rs: vhosts,
-//! users, permissions, policies, connections; health.rs; definitions.rs). Nothing here prints.
+//! This file holds the HTTP client and the mapping of HTTP failures to rmq's errors; the
+//! requests live beside it (topology.rs: queues, exchanges, bindings; admin.rs: vhosts,
+//! users, permissions, policies, connections; health.rs; definitions.rs), and url.rs parses
+//! the API's address. Nothing here prints.
 
 pub mod admin;
 pub mod definitions;
 pub mod health;
+pub mod topology;
+pub mod url;
+
+pub use url::default_url;
+use url::{parse_base, tls_config};
 
 use crate::ctx::Ctx;
-use crate::endpoint::{encode_vhost, redact_url};
+use crate::endpoint::redact_url;
 use crate::error::{Error, Result};
 use base64::Engine;
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Upper bound for one request, answer included.
@@ -28,11 +33,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The management API's port when `--api-url` is not given.
 pub const DEFAULT_API_PORT: u16 = 15672;
-
-/// Fields asked for when listing queues (`?columns=`): the server then sends only these.
-const QUEUE_COLUMNS: &str = "name,vhost,type,durable,auto_delete,exclusive,arguments,state,policy,\
-                             messages,messages_ready,messages_unacknowledged,consumers";
-const EXCHANGE_COLUMNS: &str = "name,vhost,type,durable,auto_delete,internal,arguments";
 
 const ENABLE_HINT: &str = "is the management plugin enabled? rabbitmq-plugins enable \
                            rabbitmq_management (the management HTTP API is the only way to list \
@@ -135,61 +135,6 @@ impl Api {
     /// The API's base URL, redacted, for messages.
     pub fn shown(&self) -> String {
         redact_url(&self.base)
-    }
-
-    /// Queues of one vhost, or of every vhost the user can see.
-    pub fn queues(&self, vhost: Option<&str>) -> Result<Vec<Value>> {
-        let path = match vhost {
-            Some(v) => format!("/api/queues/{}?columns={QUEUE_COLUMNS}", encode_vhost(v)),
-            None => format!("/api/queues?columns={QUEUE_COLUMNS}"),
-        };
-        self.get_array(&path, vhost)
-    }
-
-    /// Exchanges of one vhost, or of every vhost.
-    pub fn exchanges(&self, vhost: Option<&str>) -> Result<Vec<Value>> {
-        let path = match vhost {
-            Some(v) => format!(
-                "/api/exchanges/{}?columns={EXCHANGE_COLUMNS}",
-                encode_vhost(v)
-            ),
-            None => format!("/api/exchanges?columns={EXCHANGE_COLUMNS}"),
-        };
-        self.get_array(&path, vhost)
-    }
-
-    /// Bindings of one vhost (or every vhost), optionally only those of one queue (as
-    /// destination) and/or one exchange (as source). The queue and the exchange must exist
-    /// (the API itself answers an empty list for names that do not).
-    pub fn bindings(
-        &self,
-        vhost: Option<&str>,
-        queue: Option<&str>,
-        exchange: Option<&str>,
-    ) -> Result<Vec<Value>> {
-        let Some(v) = vhost else {
-            return self.get_array("/api/bindings", None);
-        };
-        let ev = encode_vhost(v);
-        if let Some(q) = queue {
-            self.get(
-                &format!("/api/queues/{ev}/{}?columns=name", encode_vhost(q)),
-                Subject::Queue(v.into(), q.into()),
-            )?;
-        }
-        if let Some(x) = exchange.filter(|x| !x.is_empty()) {
-            self.get(
-                &format!("/api/exchanges/{ev}/{}?columns=name", encode_vhost(x)),
-                Subject::Exchange(v.into(), x.into()),
-            )?;
-        }
-        let mut all = self.get_array(&format!("/api/bindings/{ev}"), Some(v))?;
-        all.retain(|b| {
-            let field = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default();
-            queue.is_none_or(|q| field("destination_type") == "queue" && field("destination") == q)
-                && exchange.is_none_or(|x| field("source") == x)
-        });
-        Ok(all)
     }
 
     /// GET a JSON array from `path`; a 404 means the vhost (`vhost`, else the connection's)
@@ -467,102 +412,5 @@ fn transport_reason(t: &ureq::Transport) -> String {
             (None, Some(s)) => format!("{kind}: {s}"),
             (None, None) => kind.to_string(),
         },
-    }
-}
-
-/// `http://<host>:15672`: the management API next to an AMQP broker on `host`.
-pub fn default_url(host: &str) -> String {
-    if host.contains(':') {
-        format!("http://[{host}]:{DEFAULT_API_PORT}")
-    } else {
-        format!("http://{host}:{DEFAULT_API_PORT}")
-    }
-}
-
-/// Split an API URL into a base (scheme, host, port, path prefix; no credentials, no
-/// trailing `/` or `/api`) and the credentials it carried, if any.
-fn parse_base(raw: &str) -> Result<(String, Option<String>, Option<String>)> {
-    if !raw.contains("://") {
-        // Not echoed: without a scheme, a password in it could not be found to redact.
-        return Err(Error::Usage(
-            "invalid --api-url: it must start with http:// or https:// (e.g. \
-             http://localhost:15672)"
-                .into(),
-        ));
-    }
-    let shown = redact_url(raw);
-    let mut url = url::Url::parse(raw).map_err(|e| {
-        Error::Usage(format!(
-            "invalid --api-url '{shown}': {e} (expected e.g. http://localhost:15672)"
-        ))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::Usage(format!(
-            "invalid --api-url '{shown}': the scheme must be http:// or https://"
-        )));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::Usage(format!(
-            "invalid --api-url '{shown}': no host"
-        )));
-    }
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    let user = (!url.username().is_empty()).then(|| decode(url.username()));
-    let password = url.password().map(decode);
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.set_query(None);
-    url.set_fragment(None);
-    let mut base = url.to_string();
-    while base.ends_with('/') {
-        base.pop();
-    }
-    if let Some(b) = base.strip_suffix("/api") {
-        base = b.to_string();
-    }
-    Ok((base, user, password))
-}
-
-fn tls_config(ctx: &Ctx) -> Result<Arc<rustls::ClientConfig>> {
-    let g = &ctx.global;
-    if g.insecure {
-        crate::log::warn("--insecure: the management API's certificate is not verified");
-    }
-    crate::tls::client_config(&ctx.tls_files())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls_are_normalised_and_credentials_taken_out() {
-        let (b, u, p) = parse_base("http://al%40ice:s%3Acret@h:15672/api/").unwrap();
-        assert_eq!(b, "http://h:15672");
-        assert_eq!(u.as_deref(), Some("al@ice"));
-        assert_eq!(p.as_deref(), Some("s:cret"));
-        let (b, u, p) = parse_base("https://h/rabbitmq/").unwrap();
-        assert_eq!(b, "https://h/rabbitmq");
-        assert!(u.is_none() && p.is_none());
-        assert_eq!(parse_base("http://[::1]:1").unwrap().0, "http://[::1]:1");
-    }
-
-    #[test]
-    fn default_url_is_the_amqp_host_on_port_15672() {
-        assert_eq!(default_url("rabbit.example"), "http://rabbit.example:15672");
-        assert_eq!(default_url("::1"), "http://[::1]:15672");
-    }
-
-    #[test]
-    fn bad_api_urls_are_usage_errors_without_password() {
-        for bad in ["ftp://u:secret@h/", "u:secret@h", "http://u:secret@/"] {
-            let e = parse_base(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad}");
-            assert!(!e.to_string().contains("secret"), "{e}");
-        }
     }
 }
