@@ -63,6 +63,29 @@ Administration:
   list-exchanges    List exchanges (management HTTP API)
   list-bindings     List bindings (management HTTP API)
 
+Day-2 administration (management HTTP API):
+  overview          Show the cluster: versions, nodes and alarms, totals, rates
+  list-connections  List client connections
+  list-channels     List channels
+  list-consumers    List consumers
+  list-vhosts       List virtual hosts
+  list-users        List users
+  list-permissions  List permissions
+  list-policies     List policies
+  list-nodes        List the cluster's nodes
+  health-check      Ask the broker's health checks (exit 9 when unhealthy)
+  close-connection  Close client connections (by name or user)
+  definitions-export Export the broker's definitions (JSON)
+  definitions-import Import definitions (--dry-run: list changes)
+  vhost-declare     Create a virtual host
+  vhost-delete      Delete a virtual host and all in it
+  user-declare      Create or update a user
+  user-delete       Delete a user
+  permissions-set   Set a user's permissions in a vhost
+  permissions-clear Remove a user's permissions in a vhost
+  policy-declare    Create or replace a policy
+  policy-delete     Delete a policy
+
 Shell:
   completions       Print a shell completion script
   man               Print the man page
@@ -84,7 +107,7 @@ The tutorials as one-liners:
   6 RPC          rmq worker -Q rpc_queue -- ./fib      rmq call -Q rpc_queue 30
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 unreachable, 4 access refused, 5 not found,
-6 precondition failed, 7 unroutable/nacked, 8 timeout. See `rmq man` for more.";
+6 precondition failed, 7 unroutable/nacked, 8 timeout, 9 unhealthy. See `rmq man` for more.";
 
 /// The `Command` enum and its clap traits, written out by hand rather than derived so that
 /// `parse` can leave the other subcommands out. What each subcommand gets is what
@@ -178,6 +201,28 @@ subcommands! {
     ListQueues(commands::list_queues::Args) = "list-queues",
     ListExchanges(commands::list_exchanges::Args) = "list-exchanges",
     ListBindings(commands::list_bindings::Args) = "list-bindings",
+    // Day-2 administration (issue 14).
+    Overview(commands::overview::Args) = "overview",
+    ListConnections(commands::list_connections::Args) = "list-connections",
+    ListChannels(commands::list_channels::Args) = "list-channels",
+    ListConsumers(commands::list_consumers::Args) = "list-consumers",
+    ListVhosts(commands::list_vhosts::Args) = "list-vhosts",
+    ListUsers(commands::list_users::Args) = "list-users",
+    ListPermissions(commands::list_permissions::Args) = "list-permissions",
+    ListPolicies(commands::list_policies::Args) = "list-policies",
+    ListNodes(commands::list_nodes::Args) = "list-nodes",
+    HealthCheck(commands::health_check::Args) = "health-check",
+    CloseConnection(commands::close_connection::Args) = "close-connection",
+    DefinitionsExport(commands::definitions_export::Args) = "definitions-export",
+    DefinitionsImport(commands::definitions_import::Args) = "definitions-import",
+    VhostDeclare(commands::vhost_declare::Args) = "vhost-declare",
+    VhostDelete(commands::vhost_delete::Args) = "vhost-delete",
+    UserDeclare(commands::user_declare::Args) = "user-declare",
+    UserDelete(commands::user_delete::Args) = "user-delete",
+    PermissionsSet(commands::permissions_set::Args) = "permissions-set",
+    PermissionsClear(commands::permissions_clear::Args) = "permissions-clear",
+    PolicyDeclare(commands::policy_declare::Args) = "policy-declare",
+    PolicyDelete(commands::policy_delete::Args) = "policy-delete",
     // Shell integration.
     Completions(commands::completions::Args) = "completions",
     Man(commands::man::Args) = "man",

@@ -22,6 +22,8 @@ pub const EXIT_PRECONDITION: u8 = 6;
 pub const EXIT_UNROUTABLE: u8 = 7;
 /// Exit status: timeout.
 pub const EXIT_TIMEOUT: u8 = 8;
+/// Exit status: a health check failed (the broker answered, and says it is not healthy).
+pub const EXIT_UNHEALTHY: u8 = 9;
 /// Exit status: interrupted by Ctrl-C where that is not a normal end (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -50,6 +52,10 @@ pub const EXIT_TABLE: &[(u8, &str)] = &[
     (
         EXIT_TIMEOUT,
         "timeout (call, receive --count not reached, blocked publishing)",
+    ),
+    (
+        EXIT_UNHEALTHY,
+        "a health check failed (health-check: the broker answered, not healthy)",
     ),
 ];
 
@@ -133,6 +139,9 @@ pub enum Error {
     /// A wait ran out.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The broker answered a health check: not healthy (which checks, the broker's words).
+    #[error("unhealthy: {0}")]
+    Unhealthy(String),
     /// Interrupted by the user before the job was done.
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -176,6 +185,7 @@ impl Error {
                 EXIT_UNROUTABLE
             }
             Error::Timeout(_) => EXIT_TIMEOUT,
+            Error::Unhealthy(_) => EXIT_UNHEALTHY,
             Error::Interrupted(_) => EXIT_INTERRUPTED,
             Error::Input(_) | Error::Io { .. } | Error::Other(_) => EXIT_OTHER,
         }
@@ -230,7 +240,7 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), EXIT_TABLE.len());
-        assert_eq!(codes, (0..=8).collect::<Vec<u8>>());
+        assert_eq!(codes, (0..=9).collect::<Vec<u8>>());
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 pub mod amqp;
 pub(crate) mod backoff;
+pub(crate) mod bulk;
+pub(crate) mod changes;
 pub mod cli;
 pub mod commands;
 pub(crate) mod confirm;
@@ -15,6 +17,7 @@ pub mod error;
 pub(crate) mod filter;
 pub(crate) mod input;
 pub mod kv;
+pub(crate) mod listing;
 pub(crate) mod log;
 pub(crate) mod mgmt;
 pub(crate) mod output;

@@ -1,10 +1,10 @@
 //! `rmq list-bindings`: the bindings of a vhost, through the management HTTP API.
 
-use super::list_queues::{empty_note, str_field};
+use super::list_queues::str_field;
 use crate::ctx::Ctx;
 use crate::error::Result;
+use crate::listing::{ColumnsArg, Pick, Scope};
 use crate::mgmt::Api;
-use crate::output::{ListFormat, Listing, Out};
 use serde_json::{Map, Value};
 
 const EXAMPLES: &str = "\
@@ -12,6 +12,7 @@ Examples:
   rmq list-bindings
   rmq list-bindings -Q errors              # what the queue errors is bound to
   rmq list-bindings -e topic_logs          # what the exchange topic_logs routes to
+  rmq list-bindings --columns source,routing_key,destination
   rmq list-bindings --json | jq '.[] | select(.arguments[\"x-match\"])'   # headers bindings
 
 Output: a table on a terminal (the default exchange shows as (AMQP default)); tab-separated
@@ -38,18 +39,23 @@ pub struct Args {
     /// List the bindings of every vhost (ignores --vhost); adds a vhost column
     #[arg(long, conflicts_with_all = ["queue", "exchange"])]
     pub all_vhosts: bool,
+
+    #[command(flatten)]
+    pub columns: ColumnsArg,
 }
+
+/// Every column list-bindings can show (`--columns`).
+const COLUMNS: &[&str] = &[
+    "vhost",
+    "source",
+    "destination",
+    "destination_type",
+    "routing_key",
+    "arguments",
+];
 
 /// Run `rmq list-bindings`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let api = Api::new(ctx)?;
-    let vhost = (!args.all_vhosts).then(|| api.vhost().to_string());
-    let mut bindings = api.bindings(
-        vhost.as_deref(),
-        args.queue.as_deref(),
-        args.exchange.as_deref(),
-    )?;
-    bindings.sort_by_key(sort_key);
     let mut columns = vec![
         "source",
         "destination",
@@ -60,7 +66,16 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if args.all_vhosts {
         columns.insert(0, "vhost");
     }
-    let mut listing = Listing::new(&columns).placeholder("source", "(AMQP default)");
+    let pick = Pick::new("list-bindings", &columns, COLUMNS, &args.columns.columns)?;
+    let api = Api::new(ctx)?;
+    let vhost = (!args.all_vhosts).then(|| api.vhost().to_string());
+    let mut bindings = api.bindings(
+        vhost.as_deref(),
+        args.queue.as_deref(),
+        args.exchange.as_deref(),
+    )?;
+    bindings.sort_by_key(sort_key);
+    let mut listing = pick.listing().placeholder("source", "(AMQP default)");
     for b in &bindings {
         let mut row = Map::new();
         row.insert("vhost".into(), str_field(b, "vhost").into());
@@ -77,13 +92,15 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new())),
         );
-        listing.push(row);
+        listing.push(pick.row(row));
     }
-    let format = ListFormat::detect(ctx.json());
-    if listing.is_empty() && format == ListFormat::Table {
-        crate::log::note(&empty_note("bindings", vhost.as_deref(), false));
-    }
-    Out::new().listing(&listing, format)
+    crate::listing::print(
+        &listing,
+        ctx.json(),
+        "bindings",
+        Scope::of(vhost.as_deref()),
+        false,
+    )
 }
 
 fn sort_key(b: &Value) -> (String, String, String, String, String) {

@@ -1,10 +1,10 @@
 //! `rmq list-exchanges`: the exchanges of a vhost, through the management HTTP API.
 
-use super::list_queues::{bool_field, empty_note, parse_regex, sort_by_vhost_and_name, str_field};
+use super::list_queues::{bool_field, sort_by_vhost_and_name, str_field};
 use crate::ctx::Ctx;
 use crate::error::Result;
+use crate::listing::{ColumnsArg, Pick, Scope, parse_regex};
 use crate::mgmt::Api;
-use crate::output::{ListFormat, Listing, Out};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -12,6 +12,7 @@ const EXAMPLES: &str = "\
 Examples:
   rmq list-exchanges
   rmq list-exchanges --vhost prod --filter '^orders'
+  rmq list-exchanges --columns name,type,arguments
   rmq list-exchanges --json | jq -r '.[] | select(.type == \"topic\") | .name'
 
 Output: a table on a terminal (the default exchange, whose name is empty, shows as
@@ -33,19 +34,34 @@ pub struct Args {
     /// List the exchanges of every vhost (ignores --vhost); adds a vhost column
     #[arg(long)]
     pub all_vhosts: bool,
+
+    #[command(flatten)]
+    pub columns: ColumnsArg,
 }
+
+/// Every column list-exchanges can show (`--columns`).
+const COLUMNS: &[&str] = &[
+    "vhost",
+    "name",
+    "type",
+    "durable",
+    "auto_delete",
+    "internal",
+    "arguments",
+];
 
 /// Run `rmq list-exchanges`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let api = Api::new(ctx)?;
-    let vhost = (!args.all_vhosts).then(|| api.vhost().to_string());
-    let mut exchanges = api.exchanges(vhost.as_deref())?;
-    sort_by_vhost_and_name(&mut exchanges);
     let mut columns = vec!["name", "type", "durable", "auto_delete", "internal"];
     if args.all_vhosts {
         columns.insert(0, "vhost");
     }
-    let mut listing = Listing::new(&columns).placeholder("name", "(AMQP default)");
+    let pick = Pick::new("list-exchanges", &columns, COLUMNS, &args.columns.columns)?;
+    let api = Api::new(ctx)?;
+    let vhost = (!args.all_vhosts).then(|| api.vhost().to_string());
+    let mut exchanges = api.exchanges(vhost.as_deref())?;
+    sort_by_vhost_and_name(&mut exchanges);
+    let mut listing = pick.listing().placeholder("name", "(AMQP default)");
     for x in &exchanges {
         let name = str_field(x, "name");
         if args.filter.as_ref().is_some_and(|re| !re.is_match(&name)) {
@@ -64,15 +80,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new())),
         );
-        listing.push(row);
+        listing.push(pick.row(row));
     }
-    let format = ListFormat::detect(ctx.json());
-    if listing.is_empty() && format == ListFormat::Table {
-        crate::log::note(&empty_note(
-            "exchanges",
-            vhost.as_deref(),
-            args.filter.is_some(),
-        ));
-    }
-    Out::new().listing(&listing, format)
+    crate::listing::print(
+        &listing,
+        ctx.json(),
+        "exchanges",
+        Scope::of(vhost.as_deref()),
+        args.filter.is_some(),
+    )
 }

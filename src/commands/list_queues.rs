@@ -2,8 +2,8 @@
 
 use crate::ctx::Ctx;
 use crate::error::Result;
+use crate::listing::{ColumnsArg, Pick, Scope, parse_regex};
 use crate::mgmt::Api;
-use crate::output::{ListFormat, Listing, Out};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -13,6 +13,7 @@ Examples:
   rmq list-queues --vhost prod             # another vhost
   rmq list-queues --all-vhosts             # every vhost the user can see (adds a vhost column)
   rmq list-queues --filter '^orders\\.'     # names matching a regular expression
+  rmq list-queues --columns name,messages,state,arguments
   rmq list-queues | awk -F'\\t' 'NR > 1 && $2 > 1000 { print $1 }'   # scripts get TSV
   rmq list-queues --json | jq -r '.[] | select(.consumers == 0) | .name'
 
@@ -39,48 +40,53 @@ pub struct Args {
     /// List the queues of every vhost (ignores --vhost); adds a vhost column
     #[arg(long)]
     pub all_vhosts: bool,
+
+    #[command(flatten)]
+    pub columns: ColumnsArg,
 }
 
-/// Parse a `--filter` regular expression (a usage error when invalid).
-pub fn parse_regex(s: &str) -> std::result::Result<Regex, String> {
-    Regex::new(s).map_err(|e| format!("invalid regular expression: {e}"))
-}
+/// Every column list-queues can show (`--columns`); `COLUMNS[1..8]` are the default ones.
+const COLUMNS: &[&str] = &[
+    "vhost",
+    "name",
+    "messages",
+    "ready",
+    "unacked",
+    "consumers",
+    "durable",
+    "type",
+    "auto_delete",
+    "exclusive",
+    "state",
+    "policy",
+    "arguments",
+];
 
 /// Run `rmq list-queues`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    // name, messages, ready, unacked, consumers, durable, type (and vhost first with
+    // --all-vhosts).
+    let columns = &COLUMNS[usize::from(!args.all_vhosts)..8];
+    let pick = Pick::new("list-queues", columns, COLUMNS, &args.columns.columns)?;
     let api = Api::new(ctx)?;
     let vhost = (!args.all_vhosts).then(|| api.vhost().to_string());
     let mut queues = api.queues(vhost.as_deref())?;
     sort_by_vhost_and_name(&mut queues);
-    let mut columns = vec![
-        "name",
-        "messages",
-        "ready",
-        "unacked",
-        "consumers",
-        "durable",
-        "type",
-    ];
-    if args.all_vhosts {
-        columns.insert(0, "vhost");
-    }
-    let mut listing = Listing::new(&columns);
+    let mut listing = pick.listing();
     for q in &queues {
         let name = str_field(q, "name");
         if args.filter.as_ref().is_some_and(|re| !re.is_match(&name)) {
             continue;
         }
-        listing.push(queue_row(q));
+        listing.push(pick.row(queue_row(q)));
     }
-    let format = ListFormat::detect(ctx.json());
-    if listing.is_empty() && format == ListFormat::Table {
-        crate::log::note(&empty_note(
-            "queues",
-            vhost.as_deref(),
-            args.filter.is_some(),
-        ));
-    }
-    Out::new().listing(&listing, format)
+    crate::listing::print(
+        &listing,
+        ctx.json(),
+        "queues",
+        Scope::of(vhost.as_deref()),
+        args.filter.is_some(),
+    )
 }
 
 fn queue_row(q: &Value) -> Map<String, Value> {
@@ -103,6 +109,10 @@ fn queue_row(q: &Value) -> Map<String, Value> {
     row.insert(
         "state".into(),
         q.get("state").cloned().unwrap_or(Value::Null),
+    );
+    row.insert(
+        "policy".into(),
+        q.get("policy").cloned().unwrap_or(Value::Null),
     );
     row.insert(
         "arguments".into(),
@@ -140,17 +150,4 @@ pub fn num_field(v: &Value, key: &str) -> Value {
 /// A boolean field (false when absent).
 pub fn bool_field(v: &Value, key: &str) -> Value {
     Value::Bool(v.get(key).and_then(Value::as_bool).unwrap_or(false))
-}
-
-/// "no queues in vhost '/'" and the like, for an empty table.
-pub fn empty_note(what: &str, vhost: Option<&str>, filtered: bool) -> String {
-    let place = match vhost {
-        Some(v) => format!("in vhost '{v}'"),
-        None => "in any vhost".to_string(),
-    };
-    if filtered {
-        format!("no {what} {place} match the filter")
-    } else {
-        format!("no {what} {place}")
-    }
 }

@@ -12,7 +12,9 @@ Examples:
   rmq queue-delete hello                   # asks on a terminal
   rmq queue-delete hello --yes             # in scripts
   rmq queue-delete jobs --if-empty --yes   # exit 6 if it still holds messages
-  rmq queue-delete jobs --yes || [ $? -eq 5 ]   # already gone is fine too";
+  rmq queue-delete jobs --yes || [ $? -eq 5 ]   # already gone is fine too
+  rmq queue-delete --pattern '^tmp\\.' --dry-run # list the queues that match; change nothing
+  rmq queue-delete --pattern '^tmp\\.' --yes     # delete them all";
 
 /// Delete a queue
 ///
@@ -31,8 +33,11 @@ Examples:
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Queue to delete
-    #[arg(value_name = "QUEUE")]
-    pub queue: String,
+    #[arg(value_name = "QUEUE", required_unless_present = "pattern")]
+    pub queue: Option<String>,
+
+    #[command(flatten)]
+    pub bulk: crate::bulk::BulkArgs,
 
     /// Only if it has no consumers (exit 6 otherwise)
     #[arg(long)]
@@ -49,7 +54,13 @@ pub struct Args {
 
 /// Run `rmq queue-delete`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let name = &args.queue;
+    if let Some(re) = &args.bulk.pattern {
+        return crate::bulk::run(ctx, &args.bulk, re, args.yes, "delete", |s, q| {
+            s.queue_delete(q, args.if_unused, args.if_empty)
+                .map(u64::from)
+        });
+    }
+    let name = args.queue.as_deref().unwrap_or_default();
     crate::amqp::check_name(name)?;
     let vhost = ctx.vhost()?;
     let confirm = Confirm::require(

@@ -9,7 +9,9 @@ use crate::prompt::Confirm;
 const EXAMPLES: &str = "\
 Examples:
   rmq queue-purge task_queue          # asks on a terminal
-  rmq queue-purge task_queue --yes    # in scripts: no terminal, so --yes is required";
+  rmq queue-purge task_queue --yes    # in scripts: no terminal, so --yes is required
+  rmq queue-purge --pattern '^retry\\.' --dry-run   # the queues that match
+  rmq queue-purge --pattern '^retry\\.' --yes";
 
 /// Remove all ready messages from a queue
 ///
@@ -21,8 +23,11 @@ Examples:
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Queue to purge
-    #[arg(value_name = "QUEUE")]
-    pub queue: String,
+    #[arg(value_name = "QUEUE", required_unless_present = "pattern")]
+    pub queue: Option<String>,
+
+    #[command(flatten)]
+    pub bulk: crate::bulk::BulkArgs,
 
     /// Do not ask for confirmation
     #[arg(short = 'y', long)]
@@ -31,7 +36,12 @@ pub struct Args {
 
 /// Run `rmq queue-purge`.
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let name = &args.queue;
+    if let Some(re) = &args.bulk.pattern {
+        return crate::bulk::run(ctx, &args.bulk, re, args.yes, "purge", |s, q| {
+            s.queue_purge(q).map(u64::from)
+        });
+    }
+    let name = args.queue.as_deref().unwrap_or_default();
     crate::amqp::check_name(name)?;
     let vhost = ctx.vhost()?;
     let confirm = Confirm::require(

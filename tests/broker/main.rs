@@ -12,6 +12,7 @@ mod alarm;
 mod bad_input;
 mod bg;
 mod call;
+mod day2;
 mod exit_codes;
 mod faults;
 mod filter;

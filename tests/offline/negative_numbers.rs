@@ -29,6 +29,8 @@ fn numeric_options() -> Vec<(Option<String>, String, String)> {
         cmd.get_arguments()
             .filter(|a| a.get_action().takes_values())
             .filter(|a| numeric.iter().any(|t| a.get_value_parser().type_id() == *t))
+            // An option whose range takes negatives (a policy's --priority) is not a case.
+            .filter(|a| !takes_negative(a))
             .map(|a| {
                 let flag = match (a.get_long(), a.get_short()) {
                     (Some(l), _) => format!("--{l}"),
@@ -56,6 +58,19 @@ fn numeric_options() -> Vec<(Option<String>, String, String)> {
         }
     }
     all
+}
+
+/// Does the option's own value parser accept -3?
+fn takes_negative(a: &clap::Arg) -> bool {
+    let probe = clap::Arg::new("x")
+        .long("x")
+        .value_parser(a.get_value_parser().clone())
+        .allow_negative_numbers(true);
+    clap::Command::new("t")
+        .no_binary_name(true)
+        .arg(probe)
+        .try_get_matches_from(["--x", "-3"])
+        .is_ok()
 }
 
 fn args(sub: &Option<String>, option: &[&str]) -> Vec<String> {

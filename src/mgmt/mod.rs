@@ -6,13 +6,26 @@
 //! the same user, password and vhost as the AMQP settings. Names and vhosts are
 //! percent-encoded into paths, URLs in messages are redacted, and every request is bounded
 //! (connect: `--connect-timeout`; whole request: [`REQUEST_TIMEOUT`]).
+//!
+//! This file holds the HTTP client and the mapping of HTTP failures to rmq's errors; the
+//! requests live beside it (topology.rs: queues, exchanges, bindings; admin.rs: vhosts,
+//! users, permissions, policies, connections; health.rs; definitions.rs), and url.rs parses
+//! the API's address. Nothing here prints.
+
+pub mod admin;
+pub mod definitions;
+pub mod health;
+pub mod topology;
+pub mod url;
+
+pub use url::default_url;
+use url::{parse_base, tls_config};
 
 use crate::ctx::Ctx;
-use crate::endpoint::{encode_vhost, redact_url};
+use crate::endpoint::redact_url;
 use crate::error::{Error, Result};
 use base64::Engine;
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Upper bound for one request, answer included.
@@ -20,11 +33,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The management API's port when `--api-url` is not given.
 pub const DEFAULT_API_PORT: u16 = 15672;
-
-/// Fields asked for when listing queues (`?columns=`): the server then sends only these.
-const QUEUE_COLUMNS: &str = "name,vhost,type,durable,auto_delete,exclusive,arguments,state,\
-                             messages,messages_ready,messages_unacknowledged,consumers";
-const EXCHANGE_COLUMNS: &str = "name,vhost,type,durable,auto_delete,internal,arguments";
 
 const ENABLE_HINT: &str = "is the management plugin enabled? rabbitmq-plugins enable \
                            rabbitmq_management (the management HTTP API is the only way to list \
@@ -51,6 +59,13 @@ pub enum Subject {
     Queue(String, String),
     /// An exchange in a vhost.
     Exchange(String, String),
+    /// Anything else (a user, a policy, a connection): how to name it, and the fix.
+    Object {
+        /// E.g. "user 'alice'".
+        what: String,
+        /// E.g. "check the name: rmq list-users".
+        hint: String,
+    },
 }
 
 impl Subject {
@@ -59,16 +74,18 @@ impl Subject {
             Subject::Vhost(v) => format!("vhost '{v}'"),
             Subject::Queue(v, q) => format!("queue '{q}' in vhost '{v}'"),
             Subject::Exchange(v, x) => format!("exchange '{x}' in vhost '{v}'"),
+            Subject::Object { what, .. } => what.clone(),
         }
     }
 
     fn hint(&self) -> String {
         match self {
             Subject::Vhost(_) => {
-                "check the name (rabbitmqctl list_vhosts), or pick another with --vhost".into()
+                "check the name (rmq list-vhosts), or pick another with --vhost".into()
             }
             Subject::Queue(..) => "check the name: rmq list-queues".into(),
             Subject::Exchange(..) => "check the name: rmq list-exchanges".into(),
+            Subject::Object { hint, .. } => hint.clone(),
         }
     }
 }
@@ -120,62 +137,9 @@ impl Api {
         redact_url(&self.base)
     }
 
-    /// Queues of one vhost, or of every vhost the user can see.
-    pub fn queues(&self, vhost: Option<&str>) -> Result<Vec<Value>> {
-        let path = match vhost {
-            Some(v) => format!("/api/queues/{}?columns={QUEUE_COLUMNS}", encode_vhost(v)),
-            None => format!("/api/queues?columns={QUEUE_COLUMNS}"),
-        };
-        self.get_array(&path, vhost)
-    }
-
-    /// Exchanges of one vhost, or of every vhost.
-    pub fn exchanges(&self, vhost: Option<&str>) -> Result<Vec<Value>> {
-        let path = match vhost {
-            Some(v) => format!(
-                "/api/exchanges/{}?columns={EXCHANGE_COLUMNS}",
-                encode_vhost(v)
-            ),
-            None => format!("/api/exchanges?columns={EXCHANGE_COLUMNS}"),
-        };
-        self.get_array(&path, vhost)
-    }
-
-    /// Bindings of one vhost (or every vhost), optionally only those of one queue (as
-    /// destination) and/or one exchange (as source). The queue and the exchange must exist
-    /// (the API itself answers an empty list for names that do not).
-    pub fn bindings(
-        &self,
-        vhost: Option<&str>,
-        queue: Option<&str>,
-        exchange: Option<&str>,
-    ) -> Result<Vec<Value>> {
-        let Some(v) = vhost else {
-            return self.get_array("/api/bindings", None);
-        };
-        let ev = encode_vhost(v);
-        if let Some(q) = queue {
-            self.get(
-                &format!("/api/queues/{ev}/{}?columns=name", encode_vhost(q)),
-                Subject::Queue(v.into(), q.into()),
-            )?;
-        }
-        if let Some(x) = exchange.filter(|x| !x.is_empty()) {
-            self.get(
-                &format!("/api/exchanges/{ev}/{}?columns=name", encode_vhost(x)),
-                Subject::Exchange(v.into(), x.into()),
-            )?;
-        }
-        let mut all = self.get_array(&format!("/api/bindings/{ev}"), Some(v))?;
-        all.retain(|b| {
-            let field = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default();
-            queue.is_none_or(|q| field("destination_type") == "queue" && field("destination") == q)
-                && exchange.is_none_or(|x| field("source") == x)
-        });
-        Ok(all)
-    }
-
-    fn get_array(&self, path: &str, vhost: Option<&str>) -> Result<Vec<Value>> {
+    /// GET a JSON array from `path`; a 404 means the vhost (`vhost`, else the connection's)
+    /// does not exist.
+    pub fn get_array(&self, path: &str, vhost: Option<&str>) -> Result<Vec<Value>> {
         let subject = Subject::Vhost(vhost.unwrap_or(&self.vhost).to_string());
         match self.get(path, subject)? {
             Value::Array(a) => Ok(a),
@@ -196,13 +160,26 @@ impl Api {
     /// GET `path` (starting with `/api/`) and parse the JSON answer. A 404 is reported as
     /// `subject` not found, unless the API itself is missing there.
     pub fn get(&self, path: &str, subject: Subject) -> Result<Value> {
-        match self.request(path) {
+        self.send("GET", path, None, subject)
+    }
+
+    /// Any request (`PUT`, `DELETE`, `POST`, `GET`) with an optional JSON body; the answer's
+    /// JSON (`null` when empty). Failures are mapped as for [`Api::get`]; a 400 is a usage
+    /// error quoting the broker's reason.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        subject: Subject,
+    ) -> Result<Value> {
+        match self.request(method, path, body) {
             Ok(v) => Ok(v),
             Err(Failure::Status(code, reason))
                 if (400..500).contains(&code) && code != 401 && code != 403 =>
             {
                 // Is there a management API at all under this base URL?
-                match self.request("/api/overview") {
+                match self.request("GET", "/api/overview", None) {
                     Ok(_) if code == 404 => Err(Error::NotFound {
                         what: subject.describe(),
                         reason: format!(
@@ -211,6 +188,11 @@ impl Api {
                         ),
                         hint: subject.hint(),
                     }),
+                    Ok(_) if code == 400 => Err(Error::Usage(format!(
+                        "{}: the broker refused it: {}",
+                        subject.describe(),
+                        with_default(reason, "HTTP 400 Bad Request")
+                    ))),
                     Ok(_) => Err(self.explain(Failure::Status(code, reason), path)),
                     Err(Failure::Status(c, _)) if c != 401 && c != 403 => Err(Error::Unreachable {
                         target: format!("the management API at {}", self.shown()),
@@ -228,31 +210,57 @@ impl Api {
         }
     }
 
-    fn request(&self, path: &str) -> std::result::Result<Value, Failure> {
+    /// One request; a failure's HTTP status and the broker's reason are kept for the caller
+    /// to judge.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> std::result::Result<Value, Failure> {
+        match self.request_full(method, path, body, &[])? {
+            (code, answer) if code >= 400 => Err(Failure::Status(code, reason_of(&answer))),
+            (_, answer) => Ok(answer),
+        }
+    }
+
+    /// One request with extra headers; the status and the JSON answer (`null` when empty, a
+    /// JSON string when not JSON) whatever the status. Only transport failures, redirects and
+    /// unreadable bodies are errors.
+    fn request_full(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> std::result::Result<(u16, Value), Failure> {
         let url = format!("{}{path}", self.base);
-        crate::log::debug(&format!("GET {}", redact_url(&url)));
+        crate::log::debug(&format!("{method} {}", redact_url(&url)));
         let started = std::time::Instant::now();
-        let response = match self
+        let mut request = self
             .agent
-            .get(&url)
+            .request(method, &url)
             .set("Authorization", &self.auth)
-            .set("Accept", "application/json")
-            .call()
-        {
+            .set("Accept", "application/json");
+        for (k, v) in headers {
+            request = request.set(k, v);
+        }
+        let sent = match body {
+            Some(b) => request.send_json(b),
+            None => request.call(),
+        };
+        let response = match sent {
             Ok(r) => r,
             Err(ureq::Error::Status(code, r)) => {
-                let reason = r
-                    .into_string()
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                    .and_then(|v| v.get("reason").and_then(Value::as_str).map(String::from))
-                    .unwrap_or_default();
-                return Err(Failure::Status(code, reason));
+                let text = r.into_string().unwrap_or_default();
+                let answer = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+                return Ok((code, answer));
             }
             Err(ureq::Error::Transport(t)) => return Err(Failure::Transport(Box::new(t))),
         };
-        if (300..400).contains(&response.status()) {
-            return Err(Failure::Status(response.status(), String::new()));
+        let status = response.status();
+        if (300..400).contains(&status) {
+            return Err(Failure::Status(status, String::new()));
         }
         let body = response
             .into_string()
@@ -262,7 +270,12 @@ impl Api {
             body.len(),
             started.elapsed().as_secs_f64() * 1000.0
         ));
-        serde_json::from_str(&body).map_err(|e| Failure::Body(format!("not JSON ({e})")))
+        if body.trim().is_empty() {
+            return Ok((status, Value::Null));
+        }
+        serde_json::from_str(&body)
+            .map(|v| (status, v))
+            .map_err(|e| Failure::Body(format!("not JSON ({e})")))
     }
 
     fn explain(&self, f: Failure, path: &str) -> Error {
@@ -342,6 +355,15 @@ enum Failure {
     Body(String),
 }
 
+/// The broker's `reason` in an error answer ("" when none).
+fn reason_of(answer: &Value) -> String {
+    answer
+        .get("reason")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
 fn with_default(reason: String, default: &str) -> String {
     if reason.is_empty() {
         default.to_string()
@@ -385,102 +407,5 @@ fn transport_reason(t: &ureq::Transport) -> String {
             (None, Some(s)) => format!("{kind}: {s}"),
             (None, None) => kind.to_string(),
         },
-    }
-}
-
-/// `http://<host>:15672`: the management API next to an AMQP broker on `host`.
-pub fn default_url(host: &str) -> String {
-    if host.contains(':') {
-        format!("http://[{host}]:{DEFAULT_API_PORT}")
-    } else {
-        format!("http://{host}:{DEFAULT_API_PORT}")
-    }
-}
-
-/// Split an API URL into a base (scheme, host, port, path prefix; no credentials, no
-/// trailing `/` or `/api`) and the credentials it carried, if any.
-fn parse_base(raw: &str) -> Result<(String, Option<String>, Option<String>)> {
-    if !raw.contains("://") {
-        // Not echoed: without a scheme, a password in it could not be found to redact.
-        return Err(Error::Usage(
-            "invalid --api-url: it must start with http:// or https:// (e.g. \
-             http://localhost:15672)"
-                .into(),
-        ));
-    }
-    let shown = redact_url(raw);
-    let mut url = url::Url::parse(raw).map_err(|e| {
-        Error::Usage(format!(
-            "invalid --api-url '{shown}': {e} (expected e.g. http://localhost:15672)"
-        ))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::Usage(format!(
-            "invalid --api-url '{shown}': the scheme must be http:// or https://"
-        )));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::Usage(format!(
-            "invalid --api-url '{shown}': no host"
-        )));
-    }
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    let user = (!url.username().is_empty()).then(|| decode(url.username()));
-    let password = url.password().map(decode);
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.set_query(None);
-    url.set_fragment(None);
-    let mut base = url.to_string();
-    while base.ends_with('/') {
-        base.pop();
-    }
-    if let Some(b) = base.strip_suffix("/api") {
-        base = b.to_string();
-    }
-    Ok((base, user, password))
-}
-
-fn tls_config(ctx: &Ctx) -> Result<Arc<rustls::ClientConfig>> {
-    let g = &ctx.global;
-    if g.insecure {
-        crate::log::warn("--insecure: the management API's certificate is not verified");
-    }
-    crate::tls::client_config(&ctx.tls_files())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls_are_normalised_and_credentials_taken_out() {
-        let (b, u, p) = parse_base("http://al%40ice:s%3Acret@h:15672/api/").unwrap();
-        assert_eq!(b, "http://h:15672");
-        assert_eq!(u.as_deref(), Some("al@ice"));
-        assert_eq!(p.as_deref(), Some("s:cret"));
-        let (b, u, p) = parse_base("https://h/rabbitmq/").unwrap();
-        assert_eq!(b, "https://h/rabbitmq");
-        assert!(u.is_none() && p.is_none());
-        assert_eq!(parse_base("http://[::1]:1").unwrap().0, "http://[::1]:1");
-    }
-
-    #[test]
-    fn default_url_is_the_amqp_host_on_port_15672() {
-        assert_eq!(default_url("rabbit.example"), "http://rabbit.example:15672");
-        assert_eq!(default_url("::1"), "http://[::1]:15672");
-    }
-
-    #[test]
-    fn bad_api_urls_are_usage_errors_without_password() {
-        for bad in ["ftp://u:secret@h/", "u:secret@h", "http://u:secret@/"] {
-            let e = parse_base(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad}");
-            assert!(!e.to_string().contains("secret"), "{e}");
-        }
     }
 }
