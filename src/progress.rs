@@ -35,6 +35,13 @@ impl Progress {
         }
     }
 
+    /// `n` more done.
+    pub fn add(&self, n: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(n);
+        }
+    }
+
     /// Print something without tearing the bar.
     pub fn suspend<F: FnOnce()>(&self, f: F) {
         match &self.bar {
