@@ -2509,7 +2509,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__move)
-            opts="-e -k -n -q -v -h -V --from --to --exchange --routing-key --to-origin --count --filter --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-e -k -n -q -v -h -V --from --to --exchange --routing-key --to-origin --count --filter --prefetch --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2548,6 +2548,10 @@ _rmq() {
                     return 0
                     ;;
                 --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefetch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

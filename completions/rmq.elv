@@ -336,6 +336,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand -n 'Move at most N messages'
             cand --count 'Move at most N messages'
             cand --filter 'Move only the messages for which this jq expression, run on the message''s JSON envelope (as printed by `rmq receive --json`), yields true; the others stay in the source, in their order'
+            cand --prefetch 'Messages in flight at most (the source''s prefetch; memory is about this many messages: lower it for large ones) [default: 1024]'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
             cand --port 'Port, overriding the one in the URL'

@@ -277,6 +277,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand move" -s e -l exchange -d 'Excha
 complete -c rmq -n "__fish_rmq_using_subcommand move" -s k -l routing-key -d 'Routing key for -e (default: the message\'s own)' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -s n -l count -d 'Move at most N messages' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l filter -d 'Move only the messages for which this jq expression, run on the message\'s JSON envelope (as printed by `rmq receive --json`), yields true; the others stay in the source, in their order' -r
+complete -c rmq -n "__fish_rmq_using_subcommand move" -l prefetch -d 'Messages in flight at most (the source\'s prefetch; memory is about this many messages: lower it for large ones) [default: 1024]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l host -d 'Host name, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l port -d 'Port, overriding the one in the URL' -r

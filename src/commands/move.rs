@@ -74,6 +74,11 @@ pub struct Args {
     /// source, in their order
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
+
+    /// Messages in flight at most (the source's prefetch; memory is about this many
+    /// messages: lower it for large ones) [default: 1024]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub prefetch: Option<u16>,
 }
 
 /// Run `rmq move`.
@@ -98,6 +103,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         filter,
         u64::from(source.messages),
         limit,
+        args.prefetch.unwrap_or(relay::WINDOW),
     );
     let (tally, result) = relay.run(&mut session);
     let result = result.map_err(|e| session.why_lost(e));

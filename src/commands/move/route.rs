@@ -81,11 +81,21 @@ pub fn origin(msg: &Message) -> Option<Route> {
     })
 }
 
-/// Is `r` the broker's return of `msg` published along `route`? Returns come in publish
-/// order, so the earliest unreturned copy that matches is the one returned; identical copies
-/// to the same place are interchangeable.
-pub fn is_return_of(r: &Returned, route: &Route, msg: &Message) -> bool {
-    r.exchange == route.exchange && r.routing_key == route.routing_key && r.message.body == msg.body
+/// A short fingerprint of a body, kept for each copy in flight instead of the body itself.
+pub fn fingerprint(body: &[u8]) -> (usize, u64) {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    (body.len(), h.finish())
+}
+
+/// Is `r` the broker's return of the copy with body fingerprint `print` published along
+/// `route`? Returns come in publish order, so the earliest unreturned copy that matches is
+/// the one returned; identical copies to the same place are interchangeable.
+pub fn is_return_of(r: &Returned, route: &Route, print: (usize, u64)) -> bool {
+    r.exchange == route.exchange
+        && r.routing_key == route.routing_key
+        && fingerprint(&r.message.body) == print
 }
 
 #[cfg(test)]
