@@ -70,29 +70,49 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let pick = Pick::new("list-queues", columns, COLUMNS, &args.columns.columns)?;
     let api = Api::new(ctx)?;
     let vhost = (!args.all_vhosts).then(|| api.vhost().to_string());
+    let all_vhosts = args.all_vhosts;
     // A table or TSV shows only its columns, so only their fields are asked for and kept; JSON
     // without --columns has every field of QUEUE_COLUMNS.
     let only_shown = !ctx.json() || pick.asked().is_some();
     let fields = only_shown.then(|| api_fields(pick.shown()));
-    // Each queue becomes its row as it is read (the whole answer is never held).
-    let mut rows = Vec::new();
+    // Each queue becomes its row as it is read (the whole answer is never held); a table or
+    // TSV keeps only the cells of its columns.
+    let mut rows: Vec<((String, String), Row)> = Vec::new();
     api.queues_each(vhost.as_deref(), fields.as_deref(), &mut |q| {
         let name = str_field(&q, "name");
         if args.filter.as_ref().is_some_and(|re| !re.is_match(&name)) {
             return;
         }
-        let key = (str_field(&q, "vhost"), name);
+        // One vhost: no need to keep its name in every sort key.
+        let key = (
+            if all_vhosts {
+                str_field(&q, "vhost")
+            } else {
+                String::new()
+            },
+            name,
+        );
         let mut row = pick.row(queue_row(&q));
-        if only_shown {
-            row.retain(|k, _| pick.shown().contains(k));
-        }
+        let row = if only_shown {
+            Row::Cells(
+                pick.shown()
+                    .iter()
+                    .map(|c| row.remove(c).unwrap_or(Value::Null))
+                    .collect(),
+            )
+        } else {
+            Row::Fields(row)
+        };
         rows.push((key, row));
     })?;
     // By vhost, then name (the API's order is not guaranteed).
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     let mut listing = pick.listing();
     for (_, row) in rows {
-        listing.push(row);
+        match row {
+            Row::Cells(c) => listing.push_cells(c),
+            Row::Fields(m) => listing.push(m),
+        }
     }
     crate::listing::print(
         &listing,
@@ -118,6 +138,11 @@ fn api_fields(shown: &[String]) -> Vec<&'static str> {
         }
     }
     fields
+}
+
+enum Row {
+    Cells(Vec<Value>),
+    Fields(Map<String, Value>),
 }
 
 fn queue_row(q: &Value) -> Map<String, Value> {
