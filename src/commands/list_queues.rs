@@ -4,6 +4,7 @@ use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::listing::{ColumnsArg, Pick, Scope, parse_regex};
 use crate::mgmt::Api;
+use crate::mgmt::topology::without_stats;
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -74,14 +75,36 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     // A table or TSV shows only its columns, so only their fields are asked for and kept; JSON
     // without --columns has every field of QUEUE_COLUMNS.
     let only_shown = !ctx.json() || pick.asked().is_some();
-    let fields = only_shown.then(|| api_fields(pick.shown()));
+    let mut fields = only_shown.then(|| api_fields(pick.shown()));
+    // When consumers are the only statistic asked (the default columns), they are counted
+    // from the consumer list and the queues come without statistics (W8 in scripts/bench).
+    let counts = match &mut fields {
+        Some(f) if f.contains(&"consumers") => {
+            f.retain(|k| *k != "consumers");
+            if without_stats(f) {
+                Some(api.consumer_counts(vhost.as_deref())?)
+            } else {
+                f.push("consumers");
+                None
+            }
+        }
+        _ => None,
+    };
     // Each queue becomes its row as it is read (the whole answer is never held); a table or
     // TSV keeps only the cells of its columns.
     let mut rows: Vec<((String, String), Row)> = Vec::new();
-    api.queues_each(vhost.as_deref(), fields.as_deref(), &mut |q| {
+    api.queues_each(vhost.as_deref(), fields.as_deref(), &mut |mut q| {
         let name = str_field(&q, "name");
         if args.filter.as_ref().is_some_and(|re| !re.is_match(&name)) {
             return;
+        }
+        if let (Some(counts), Value::Object(o)) = (&counts, &mut q) {
+            let vh = o.get("vhost").and_then(Value::as_str).unwrap_or_default();
+            let n = counts
+                .get(&(vh.to_string(), name.clone()))
+                .copied()
+                .unwrap_or(0);
+            o.insert("consumers".into(), n.into());
         }
         // One vhost: no need to keep its name in every sort key.
         let key = (
@@ -211,7 +234,6 @@ pub fn bool_field(v: &Value, key: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mgmt::topology::without_stats;
 
     fn fields(cols: &str) -> Vec<&'static str> {
         let shown: Vec<String> = cols.split(',').map(String::from).collect();
