@@ -80,6 +80,16 @@ impl Pick {
         })
     }
 
+    /// The columns asked for with `--columns` (None: the defaults, and in JSON every field).
+    pub fn asked(&self) -> Option<&[String]> {
+        self.explicit.then_some(self.shown.as_slice())
+    }
+
+    /// The columns shown (asked for, or the defaults).
+    pub fn shown(&self) -> &[String] {
+        &self.shown
+    }
+
     /// An empty listing of the picked columns.
     pub fn listing(&self) -> Listing {
         let cols: Vec<&str> = self.shown.iter().map(String::as_str).collect();

@@ -171,8 +171,16 @@ impl ListFormat {
 #[derive(Debug, Default)]
 pub struct Listing {
     columns: Vec<String>,
-    rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    rows: Vec<Row>,
     placeholders: Vec<(String, String)>,
+}
+
+/// One row: a JSON object, or (a table or TSV of many rows) only the cells of the columns,
+/// in their order, which costs a fraction of an object's memory.
+#[derive(Debug)]
+enum Row {
+    Fields(serde_json::Map<String, serde_json::Value>),
+    Cells(Box<[serde_json::Value]>),
 }
 
 impl Listing {
@@ -193,7 +201,24 @@ impl Listing {
 
     /// Add a row.
     pub fn push(&mut self, row: serde_json::Map<String, serde_json::Value>) {
-        self.rows.push(row);
+        self.rows.push(Row::Fields(row));
+    }
+
+    /// Add a row of the columns' values, in their order (JSON then has only these fields).
+    pub fn push_cells(&mut self, cells: Vec<serde_json::Value>) {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        self.rows.push(Row::Cells(cells.into_boxed_slice()));
+    }
+
+    fn get<'a>(&self, row: &'a Row, col: &str) -> Option<&'a serde_json::Value> {
+        match row {
+            Row::Fields(m) => m.get(col),
+            Row::Cells(c) => self
+                .columns
+                .iter()
+                .position(|k| k == col)
+                .and_then(|i| c.get(i)),
+        }
     }
 
     /// No rows.
@@ -201,17 +226,17 @@ impl Listing {
         self.rows.is_empty()
     }
 
-    fn cell(&self, row: &serde_json::Map<String, serde_json::Value>, col: &str) -> String {
-        cell_text(row.get(col).unwrap_or(&serde_json::Value::Null))
+    fn cell(&self, row: &Row, col: &str) -> String {
+        cell_text(self.get(row, col).unwrap_or(&serde_json::Value::Null))
     }
 
     fn numeric(&self, col: &str) -> bool {
         self.rows
             .iter()
-            .any(|r| matches!(r.get(col), Some(v) if v.is_number()))
+            .any(|r| matches!(self.get(r, col), Some(v) if v.is_number()))
             && self.rows.iter().all(|r| {
-                matches!(r.get(col), None | Some(serde_json::Value::Null))
-                    || matches!(r.get(col), Some(v) if v.is_number())
+                matches!(self.get(r, col), None | Some(serde_json::Value::Null))
+                    || matches!(self.get(r, col), Some(v) if v.is_number())
             })
     }
 }
@@ -235,8 +260,17 @@ impl Out {
                 let rows = listing
                     .rows
                     .iter()
-                    .cloned()
-                    .map(serde_json::Value::Object)
+                    .map(|r| match r {
+                        Row::Fields(m) => serde_json::Value::Object(m.clone()),
+                        Row::Cells(c) => serde_json::Value::Object(
+                            listing
+                                .columns
+                                .iter()
+                                .cloned()
+                                .zip(c.iter().cloned())
+                                .collect(),
+                        ),
+                    })
                     .collect();
                 self.json(&serde_json::Value::Array(rows))?;
             }
@@ -329,7 +363,7 @@ fn render_table(listing: &Listing) -> String {
             let mut text = listing.cell(row, c);
             if text.is_empty()
                 && let Some((_, p)) = listing.placeholders.iter().find(|(pc, _)| pc == c)
-                && matches!(row.get(c), Some(serde_json::Value::String(_)))
+                && matches!(listing.get(row, c), Some(serde_json::Value::String(_)))
             {
                 text = p.clone();
             }

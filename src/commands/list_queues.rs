@@ -4,6 +4,7 @@ use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::listing::{ColumnsArg, Pick, Scope, parse_regex};
 use crate::mgmt::Api;
+use crate::mgmt::topology::without_stats;
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -70,15 +71,71 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let pick = Pick::new("list-queues", columns, COLUMNS, &args.columns.columns)?;
     let api = Api::new(ctx)?;
     let vhost = (!args.all_vhosts).then(|| api.vhost().to_string());
-    let mut queues = api.queues(vhost.as_deref())?;
-    sort_by_vhost_and_name(&mut queues);
-    let mut listing = pick.listing();
-    for q in &queues {
-        let name = str_field(q, "name");
-        if args.filter.as_ref().is_some_and(|re| !re.is_match(&name)) {
-            continue;
+    let all_vhosts = args.all_vhosts;
+    // A table or TSV shows only its columns, so only their fields are asked for and kept; JSON
+    // without --columns has every field of QUEUE_COLUMNS.
+    let only_shown = !ctx.json() || pick.asked().is_some();
+    let mut fields = only_shown.then(|| api_fields(pick.shown()));
+    // When consumers are the only statistic asked (the default columns), they are counted
+    // from the consumer list and the queues come without statistics (W8 in scripts/bench).
+    let counts = match &mut fields {
+        Some(f) if f.contains(&"consumers") => {
+            f.retain(|k| *k != "consumers");
+            if without_stats(f) {
+                Some(api.consumer_counts(vhost.as_deref())?)
+            } else {
+                f.push("consumers");
+                None
+            }
         }
-        listing.push(pick.row(queue_row(q)));
+        _ => None,
+    };
+    // Each queue becomes its row as it is read (the whole answer is never held); a table or
+    // TSV keeps only the cells of its columns.
+    let mut rows: Vec<((String, String), Row)> = Vec::new();
+    api.queues_each(vhost.as_deref(), fields.as_deref(), &mut |mut q| {
+        let name = str_field(&q, "name");
+        if args.filter.as_ref().is_some_and(|re| !re.is_match(&name)) {
+            return;
+        }
+        if let (Some(counts), Value::Object(o)) = (&counts, &mut q) {
+            let vh = o.get("vhost").and_then(Value::as_str).unwrap_or_default();
+            let n = counts
+                .get(&(vh.to_string(), name.clone()))
+                .copied()
+                .unwrap_or(0);
+            o.insert("consumers".into(), n.into());
+        }
+        // One vhost: no need to keep its name in every sort key.
+        let key = (
+            if all_vhosts {
+                str_field(&q, "vhost")
+            } else {
+                String::new()
+            },
+            name,
+        );
+        let mut row = pick.row(queue_row(&q));
+        let row = if only_shown {
+            Row::Cells(
+                pick.shown()
+                    .iter()
+                    .map(|c| row.remove(c).unwrap_or(Value::Null))
+                    .collect(),
+            )
+        } else {
+            Row::Fields(row)
+        };
+        rows.push((key, row));
+    })?;
+    // By vhost, then name (the API's order is not guaranteed).
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut listing = pick.listing();
+    for (_, row) in rows {
+        match row {
+            Row::Cells(c) => listing.push_cells(c),
+            Row::Fields(m) => listing.push(m),
+        }
     }
     crate::listing::print(
         &listing,
@@ -87,6 +144,28 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Scope::of(vhost.as_deref()),
         args.filter.is_some(),
     )
+}
+
+/// The API fields the columns `shown` need: name and vhost always (sorting), and the
+/// statistics only if a column needs them (see [`crate::mgmt::topology::without_stats`]).
+fn api_fields(shown: &[String]) -> Vec<&'static str> {
+    let mut fields = vec!["name", "vhost"];
+    for c in shown {
+        let f = match c.as_str() {
+            "ready" => "messages_ready",
+            "unacked" => "messages_unacknowledged",
+            c => COLUMNS.iter().copied().find(|k| *k == c).unwrap_or("name"),
+        };
+        if !fields.contains(&f) {
+            fields.push(f);
+        }
+    }
+    fields
+}
+
+enum Row {
+    Cells(Vec<Value>),
+    Fields(Map<String, Value>),
 }
 
 fn queue_row(q: &Value) -> Map<String, Value> {
@@ -150,4 +229,31 @@ pub fn num_field(v: &Value, key: &str) -> Value {
 /// A boolean field (false when absent).
 pub fn bool_field(v: &Value, key: &str) -> Value {
     Value::Bool(v.get(key).and_then(Value::as_bool).unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(cols: &str) -> Vec<&'static str> {
+        let shown: Vec<String> = cols.split(',').map(String::from).collect();
+        api_fields(&shown)
+    }
+
+    #[test]
+    fn columns_without_consumers_take_the_path_without_statistics() {
+        assert_eq!(fields("name,messages"), ["name", "vhost", "messages"]);
+        assert!(without_stats(&fields("name,messages")));
+        assert!(without_stats(&fields(
+            "name,ready,unacked,state,policy,arguments,type"
+        )));
+        assert_eq!(
+            fields("ready,unacked"),
+            ["name", "vhost", "messages_ready", "messages_unacknowledged"]
+        );
+        assert!(!without_stats(&fields("name,consumers")));
+        assert!(!without_stats(&fields(
+            "name,messages,ready,unacked,consumers,durable,type"
+        )));
+    }
 }

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod definitions;
 pub mod health;
+mod stream;
 pub mod topology;
 pub mod url;
 
@@ -173,28 +174,70 @@ impl Api {
         body: Option<&Value>,
         subject: Subject,
     ) -> Result<Value> {
-        match self.request(method, path, body) {
-            Ok(v) => Ok(v),
-            Err(Failure::Status(code, reason))
+        self.request(method, path, body)
+            .map_err(|f| self.judge(f, path, &subject))
+    }
+
+    /// GET a JSON array from `path` and hand each element to `each` as it arrives, without
+    /// holding the whole answer (10,000 queues are ~4 MB of JSON, ~40 MB as one tree). Errors
+    /// as for [`Api::get_array`]: a 404 means the vhost does not exist.
+    pub fn get_each(
+        &self,
+        path: &str,
+        vhost: Option<&str>,
+        each: &mut dyn FnMut(Value),
+    ) -> Result<()> {
+        let subject = Subject::Vhost(vhost.unwrap_or(&self.vhost).to_string());
+        let response = match self.call("GET", path, None, &[]) {
+            Ok(Answer::Ok(r)) => r,
+            Ok(Answer::Error(code, answer)) => {
+                return Err(self.judge(Failure::Status(code, reason_of(&answer)), path, &subject));
+            }
+            Err(f) => return Err(self.judge(f, path, &subject)),
+        };
+        let started = std::time::Instant::now();
+        let mut reader = std::io::BufReader::with_capacity(64 * 1024, response.into_reader());
+        match stream::each_element(&mut reader, each) {
+            Ok(stream::Outcome::Array(n)) => {
+                crate::log::debug(&format!(
+                    "{n} elements in {:.0} ms",
+                    started.elapsed().as_secs_f64() * 1000.0
+                ));
+                Ok(())
+            }
+            Ok(stream::Outcome::Other(v)) => Err(self.unexpected(path, &v)),
+            Err(stream::Bad::Io(e)) => Err(self.explain(Failure::Body(e), path)),
+            Err(stream::Bad::Json(e)) => {
+                Err(self.explain(Failure::Body(format!("not JSON ({e})")), path))
+            }
+        }
+    }
+
+    /// A failed request as rmq's error: a 4xx other than 401/403 is checked against
+    /// `/api/overview` (is there a management API at all?) and then reported as `subject`
+    /// not found (404) or refused (400).
+    fn judge(&self, f: Failure, path: &str, subject: &Subject) -> Error {
+        match f {
+            Failure::Status(code, reason)
                 if (400..500).contains(&code) && code != 401 && code != 403 =>
             {
                 // Is there a management API at all under this base URL?
                 match self.request("GET", "/api/overview", None) {
-                    Ok(_) if code == 404 => Err(Error::NotFound {
+                    Ok(_) if code == 404 => Error::NotFound {
                         what: subject.describe(),
                         reason: format!(
                             "the management API answered 404 for {}",
                             strip_query(path)
                         ),
                         hint: subject.hint(),
-                    }),
-                    Ok(_) if code == 400 => Err(Error::Usage(format!(
+                    },
+                    Ok(_) if code == 400 => Error::Usage(format!(
                         "{}: the broker refused it: {}",
                         subject.describe(),
                         with_default(reason, "HTTP 400 Bad Request")
-                    ))),
-                    Ok(_) => Err(self.explain(Failure::Status(code, reason), path)),
-                    Err(Failure::Status(c, _)) if c != 401 && c != 403 => Err(Error::Unreachable {
+                    )),
+                    Ok(_) => self.explain(Failure::Status(code, reason), path),
+                    Err(Failure::Status(c, _)) if c != 401 && c != 403 => Error::Unreachable {
                         target: format!("the management API at {}", self.shown()),
                         reason: format!(
                             "HTTP {c} for /api/overview: no RabbitMQ management API there"
@@ -202,11 +245,11 @@ impl Api {
                         hint: "--api-url should be the management UI's address, e.g. \
                                http://localhost:15672 (plus its path prefix, if one is set)"
                             .into(),
-                    }),
-                    Err(f) => Err(self.explain(f, "/api/overview")),
+                    },
+                    Err(f) => self.explain(f, "/api/overview"),
                 }
             }
-            Err(f) => Err(self.explain(f, path)),
+            f => self.explain(f, path),
         }
     }
 
@@ -234,9 +277,40 @@ impl Api {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> std::result::Result<(u16, Value), Failure> {
+        let started = std::time::Instant::now();
+        let response = match self.call(method, path, body, headers)? {
+            Answer::Ok(r) => r,
+            Answer::Error(code, answer) => return Ok((code, answer)),
+        };
+        let status = response.status();
+        let body = response
+            .into_string()
+            .map_err(|e| Failure::Body(e.to_string()))?;
+        crate::log::debug(&format!(
+            "{} bytes in {:.0} ms",
+            body.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        ));
+        if body.trim().is_empty() {
+            return Ok((status, Value::Null));
+        }
+        serde_json::from_str(&body)
+            .map(|v| (status, v))
+            .map_err(|e| Failure::Body(format!("not JSON ({e})")))
+    }
+
+    /// Send one request: a success's response still to be read, or an error status with its
+    /// JSON answer (a JSON string when not JSON). Transport failures and redirects are
+    /// failures.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> std::result::Result<Answer, Failure> {
         let url = format!("{}{path}", self.base);
         crate::log::debug(&format!("{method} {}", redact_url(&url)));
-        let started = std::time::Instant::now();
         let mut request = self
             .agent
             .request(method, &url)
@@ -254,7 +328,7 @@ impl Api {
             Err(ureq::Error::Status(code, r)) => {
                 let text = r.into_string().unwrap_or_default();
                 let answer = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
-                return Ok((code, answer));
+                return Ok(Answer::Error(code, answer));
             }
             Err(ureq::Error::Transport(t)) => return Err(Failure::Transport(Box::new(t))),
         };
@@ -262,20 +336,7 @@ impl Api {
         if (300..400).contains(&status) {
             return Err(Failure::Status(status, String::new()));
         }
-        let body = response
-            .into_string()
-            .map_err(|e| Failure::Body(e.to_string()))?;
-        crate::log::debug(&format!(
-            "{} bytes in {:.0} ms",
-            body.len(),
-            started.elapsed().as_secs_f64() * 1000.0
-        ));
-        if body.trim().is_empty() {
-            return Ok((status, Value::Null));
-        }
-        serde_json::from_str(&body)
-            .map(|v| (status, v))
-            .map_err(|e| Failure::Body(format!("not JSON ({e})")))
+        Ok(Answer::Ok(response))
     }
 
     fn explain(&self, f: Failure, path: &str) -> Error {
@@ -347,6 +408,12 @@ impl Api {
             },
         }
     }
+}
+
+/// What [`Api::call`] got back.
+enum Answer {
+    Ok(ureq::Response),
+    Error(u16, Value),
 }
 
 enum Failure {

@@ -384,3 +384,60 @@ fn list_queues_into_a_closed_pipe_exits_0() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn list_queues_counts_consumers_with_and_without_statistics() {
+    // A table or TSV counts consumers from /api/consumers (the queues then come without
+    // statistics); --json without --columns asks the queues' statistics. Both show two.
+    let (_b, _vh, url, api) = setup("lq-consumers");
+    rmq_url(&url)
+        .args(["queue-declare", "busy"])
+        .assert()
+        .success();
+    rmq_url(&url)
+        .args(["queue-declare", "idle"])
+        .assert()
+        .success();
+    let mut children: Vec<_> = (0..2)
+        .map(|_| {
+            crate::support::rmq_std()
+                .args(["--url", &url, "receive", "-Q", "busy", "--timeout", "60"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let expected = [
+        QUEUE_HEADER,
+        "busy\t0\t0\t0\t2\tfalse\tclassic",
+        "idle\t0\t0\t0\t0\tfalse\tclassic",
+    ]
+    .join("\n")
+        + "\n";
+    let mut out = String::new();
+    wait_until(
+        Duration::from_secs(30),
+        "list-queues to count 2 consumers",
+        || {
+            out = list(&url, &api, &["list-queues"]);
+            out == expected
+        },
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "the statistics to count 2 consumers",
+        || {
+            out = list(
+                &url,
+                &api,
+                &["list-queues", "--columns", "name,consumers,state"],
+            );
+            out == "name\tconsumers\tstate\nbusy\t2\trunning\nidle\t0\trunning\n"
+        },
+    );
+    for c in &mut children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
