@@ -7,18 +7,20 @@
 //! percent-encoded into paths, URLs in messages are redacted, and every request is bounded
 //! (connect: `--connect-timeout`; whole request: [`REQUEST_TIMEOUT`]).
 //!
-//! This file holds the HTTP client and the mapping of HTTP failures to rmq's errors; the
+//! This file holds the HTTP client; errors.rs maps its failures to rmq's errors, and the
 //! requests live beside it (topology.rs: queues, exchanges, bindings; admin.rs: vhosts,
 //! users, permissions, policies, connections; health.rs; definitions.rs), and url.rs parses
 //! the API's address. Nothing here prints.
 
 pub mod admin;
 pub mod definitions;
+mod errors;
 pub mod health;
 mod stream;
 pub mod topology;
 pub mod url;
 
+use errors::{Failure, reason_of, strip_query, with_default};
 pub use url::default_url;
 use url::{parse_base, tls_config};
 
@@ -191,7 +193,7 @@ impl Api {
         let response = match self.call("GET", path, None, &[]) {
             Ok(Answer::Ok(r)) => r,
             Ok(Answer::Error(code, answer)) => {
-                return Err(self.judge(Failure::Status(code, reason_of(&answer)), path, &subject));
+                return Err(self.judge(Failure::status(code, &answer), path, &subject));
             }
             Err(f) => return Err(self.judge(f, path, &subject)),
         };
@@ -213,46 +215,6 @@ impl Api {
         }
     }
 
-    /// A failed request as rmq's error: a 4xx other than 401/403 is checked against
-    /// `/api/overview` (is there a management API at all?) and then reported as `subject`
-    /// not found (404) or refused (400).
-    fn judge(&self, f: Failure, path: &str, subject: &Subject) -> Error {
-        match f {
-            Failure::Status(code, reason)
-                if (400..500).contains(&code) && code != 401 && code != 403 =>
-            {
-                // Is there a management API at all under this base URL?
-                match self.request("GET", "/api/overview", None) {
-                    Ok(_) if code == 404 => Error::NotFound {
-                        what: subject.describe(),
-                        reason: format!(
-                            "the management API answered 404 for {}",
-                            strip_query(path)
-                        ),
-                        hint: subject.hint(),
-                    },
-                    Ok(_) if code == 400 => Error::Usage(format!(
-                        "{}: the broker refused it: {}",
-                        subject.describe(),
-                        with_default(reason, "HTTP 400 Bad Request")
-                    )),
-                    Ok(_) => self.explain(Failure::Status(code, reason), path),
-                    Err(Failure::Status(c, _)) if c != 401 && c != 403 => Error::Unreachable {
-                        target: format!("the management API at {}", self.shown()),
-                        reason: format!(
-                            "HTTP {c} for /api/overview: no RabbitMQ management API there"
-                        ),
-                        hint: "--api-url should be the management UI's address, e.g. \
-                               http://localhost:15672 (plus its path prefix, if one is set)"
-                            .into(),
-                    },
-                    Err(f) => self.explain(f, "/api/overview"),
-                }
-            }
-            f => self.explain(f, path),
-        }
-    }
-
     /// One request; a failure's HTTP status and the broker's reason are kept for the caller
     /// to judge.
     fn request(
@@ -262,7 +224,7 @@ impl Api {
         body: Option<&Value>,
     ) -> std::result::Result<Value, Failure> {
         match self.request_full(method, path, body, &[])? {
-            (code, answer) if code >= 400 => Err(Failure::Status(code, reason_of(&answer))),
+            (code, answer) if code >= 400 => Err(Failure::status(code, &answer)),
             (_, answer) => Ok(answer),
         }
     }
@@ -338,141 +300,10 @@ impl Api {
         }
         Ok(Answer::Ok(response))
     }
-
-    fn explain(&self, f: Failure, path: &str) -> Error {
-        let target = format!("the management API at {}", self.shown());
-        match f {
-            Failure::Status(401, reason) => Error::AccessRefused {
-                what: format!("{target} as user '{}'", self.user),
-                reason: with_default(reason, "HTTP 401 Unauthorized"),
-                hint: format!(
-                    "check --user and the password (--password-file or RMQ_PASSWORD); the user \
-                     also needs a management tag: rabbitmqctl set_user_tags {} management",
-                    self.user
-                ),
-            },
-            Failure::Status(403, reason) => Error::AccessRefused {
-                what: format!("{target} as user '{}'", self.user),
-                reason: with_default(reason, "HTTP 403 Forbidden"),
-                hint: format!(
-                    "grant access: rabbitmqctl set_permissions -p '{}' '{}' '.*' '.*' '.*'",
-                    self.vhost, self.user
-                ),
-            },
-            Failure::Status(code, _) if (300..400).contains(&code) => Error::Unreachable {
-                target,
-                reason: format!("HTTP {code} redirect for {}", strip_query(path)),
-                hint: "give --api-url the address the management API answers on (https://?)".into(),
-            },
-            Failure::Status(code, reason) => Error::Other(format!(
-                "{target}: HTTP {code} for {}{}",
-                strip_query(path),
-                if reason.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {reason}")
-                }
-            )),
-            Failure::Transport(t) => {
-                use ureq::ErrorKind as K;
-                let reason = transport_reason(&t);
-                match t.kind() {
-                    K::InvalidUrl | K::UnknownScheme => {
-                        Error::Usage(format!("invalid --api-url '{}': {reason}", self.shown()))
-                    }
-                    K::BadStatus | K::BadHeader => Error::Unreachable {
-                        target,
-                        reason: format!("the answer is not HTTP ({reason})"),
-                        hint: "--api-url must point at the management plugin's HTTP port \
-                               (15672 by default), not at the AMQP port"
-                            .into(),
-                    },
-                    K::ConnectionFailed if is_tls_failure(&t) => Error::Unreachable {
-                        target,
-                        reason,
-                        hint: "check --cacert (or --insecure to skip verification) and that \
-                                   --api-url's port speaks https"
-                            .into(),
-                    },
-                    _ => Error::Unreachable {
-                        target,
-                        reason,
-                        hint: ENABLE_HINT.into(),
-                    },
-                }
-            }
-            Failure::Body(reason) => Error::Unreachable {
-                target,
-                reason: format!("bad answer for {}: {reason}", strip_query(path)),
-                hint: "--api-url must point at the RabbitMQ management plugin".into(),
-            },
-        }
-    }
 }
 
 /// What [`Api::call`] got back.
 enum Answer {
     Ok(ureq::Response),
     Error(u16, Value),
-}
-
-enum Failure {
-    Status(u16, String),
-    Transport(Box<ureq::Transport>),
-    Body(String),
-}
-
-/// The broker's `reason` in an error answer ("" when none).
-fn reason_of(answer: &Value) -> String {
-    answer
-        .get("reason")
-        .and_then(Value::as_str)
-        .map(String::from)
-        .unwrap_or_default()
-}
-
-fn with_default(reason: String, default: &str) -> String {
-    if reason.is_empty() {
-        default.to_string()
-    } else {
-        reason
-    }
-}
-
-fn strip_query(path: &str) -> &str {
-    path.split_once('?').map_or(path, |(p, _)| p)
-}
-
-/// ureq's "tls connection creation/init failed": the https handshake, not the network.
-fn is_tls_failure(t: &ureq::Transport) -> bool {
-    t.message().is_some_and(|m| m.starts_with("tls "))
-}
-
-/// Words for a transport failure, without the URL (ureq's Display includes it).
-fn transport_reason(t: &ureq::Transport) -> String {
-    use std::error::Error as _;
-    use ureq::ErrorKind as K;
-    let io = t
-        .source()
-        .and_then(|s| s.downcast_ref::<std::io::Error>())
-        .map(|e| e.kind());
-    match (t.kind(), io) {
-        (_, Some(std::io::ErrorKind::ConnectionRefused)) => "connection refused".into(),
-        (_, Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)) => {
-            "no answer in time (timed out)".into()
-        }
-        (_, Some(std::io::ErrorKind::ConnectionReset)) => "connection reset".into(),
-        (K::Dns, _) => "the host name does not resolve".into(),
-        (K::ConnectionFailed, _) => match (t.message(), t.source()) {
-            // The TLS handshake's own words, e.g. "invalid peer certificate: UnknownIssuer".
-            (Some(m), Some(s)) if is_tls_failure(t) => format!("cannot connect ({m}: {s})"),
-            (Some(m), _) => format!("cannot connect ({m})"),
-            (None, _) => "cannot connect".into(),
-        },
-        (kind, _) => match (t.message(), t.source()) {
-            (Some(m), _) => format!("{kind}: {m}"),
-            (None, Some(s)) => format!("{kind}: {s}"),
-            (None, None) => kind.to_string(),
-        },
-    }
 }
