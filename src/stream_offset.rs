@@ -84,8 +84,18 @@ impl StreamOffset {
     }
 }
 
+/// Whether the existing `queue` is a stream; with `--offset` given (`offset`), anything else
+/// is exit 2 naming what it is.
+pub fn is_stream(session: &mut crate::amqp::Session, queue: &str, offset: bool) -> Result<bool> {
+    match session.stream_check(queue)? {
+        Ok(()) => Ok(true),
+        Err(kind) if offset => Err(not_a_stream(queue, &kind)),
+        Err(_) => Ok(false),
+    }
+}
+
 /// `--offset` given for a queue that is not a stream (exit 2, naming what it is).
-pub fn not_a_stream(queue: &str, kind: &str) -> Error {
+fn not_a_stream(queue: &str, kind: &str) -> Error {
     Error::Usage(format!(
         "--offset reads streams, and queue '{queue}' is a {kind} queue: drop --offset, or \
          declare a stream (rmq queue-declare NAME --stream)"

@@ -70,22 +70,16 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             hint: "list the queues with rmq list-queues".into(),
         });
     }
-    let stream = stream_kind(&mut session, &queue, args.offset.is_some())?;
-    let (shown, read) = match stream {
-        Some(()) => {
-            let offset = args.offset.clone().unwrap_or(StreamOffset::First);
-            let ch = session.consumer_channel(Some(prefetch(args.count)))?;
-            let r = from_stream(&ch, &queue, &offset, args.count, filter.as_ref());
-            ch.close();
-            r?
-        }
-        None => {
-            let ch = session.consumer_channel(None)?;
-            let r = from_queue(&ch, &queue, args.count, filter.as_ref());
-            ch.close();
-            r?
-        }
+    let stream = crate::stream_offset::is_stream(&mut session, &queue, args.offset.is_some())?;
+    let ch = session.consumer_channel(stream.then(|| prefetch(args.count)))?;
+    let read = if stream {
+        let offset = args.offset.clone().unwrap_or(StreamOffset::First);
+        from_stream(&ch, &queue, &offset, args.count, filter.as_ref())
+    } else {
+        from_queue(&ch, &queue, args.count, filter.as_ref())
     };
+    ch.close();
+    let (shown, read) = read?;
     session.close();
     let mut out = Out::new();
     let count = shown.len();
@@ -116,19 +110,6 @@ fn parse_offset(s: &str) -> std::result::Result<StreamOffset, String> {
 
 fn prefetch(count: u64) -> u16 {
     u16::try_from(count.min(1000)).unwrap_or(1000)
-}
-
-/// `Some` for a stream; `--offset` on anything else is exit 2 naming what it is.
-fn stream_kind(
-    session: &mut crate::amqp::Session,
-    queue: &str,
-    offset: bool,
-) -> Result<Option<()>> {
-    match session.stream_check(queue)? {
-        Ok(()) => Ok(Some(())),
-        Err(kind) if offset => Err(crate::stream_offset::not_a_stream(queue, &kind)),
-        Err(_) => Ok(None),
-    }
 }
 
 /// Keep `d` when it matches (or there is no filter).

@@ -131,9 +131,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let (queue, exclusive) = source(&args, ctx, &mut session)?;
     let consumer_args = match &args.offset {
         Some(offset) => {
-            if let Err(kind) = session.stream_check(&queue)? {
-                return Err(crate::stream_offset::not_a_stream(&queue, &kind));
-            }
+            crate::stream_offset::is_stream(&mut session, &queue, true)?;
             offset.consumer_args()
         }
         None => Default::default(),
