@@ -276,12 +276,8 @@ impl Session {
         let Some(conn) = self.conn.take() else {
             return e;
         };
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(conn.close());
-        });
-        match rx.recv_timeout(Duration::from_secs(1)) {
-            Ok(Err(io)) => match map_err(io, "", &Ctx::None) {
+        match bounded(move || conn.close()) {
+            Some(Err(io)) => match map_err(io, "", &Ctx::None) {
                 Error::ConnectionLost { reason, .. } => Error::ConnectionLost { reason, confirmed },
                 other => other,
             },
@@ -330,14 +326,13 @@ fn close_bounded(conn: Connection) {
 
 /// Run a blocking amiquip call on a thread and stop waiting for it after 1 s: amiquip's
 /// closes wait for the broker's answer with no deadline (a blocked or dead broker never
-/// answers), and rmq must never hang on its way out.
-fn bounded(f: impl FnOnce() + Send + 'static) {
+/// answers), and rmq must never hang on its way out. `None` when it did not return in time.
+fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
+        let _ = tx.send(f());
     });
-    let _ = rx.recv_timeout(Duration::from_secs(1));
+    rx.recv_timeout(Duration::from_secs(1)).ok()
 }
 
 /// A channel whose close, explicit or on drop, is bounded (see [`bounded`]).
