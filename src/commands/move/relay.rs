@@ -63,8 +63,6 @@ pub struct Relay {
     limit: u64,
     tally: Tally,
     window: ConfirmWindow<InFlight>,
-    /// Messages kept unacked in the source (they hold prefetch slots).
-    held: u64,
     progress: Progress,
     last_confirm: Instant,
     /// The source's prefetch (the window of unconfirmed copies).
@@ -89,7 +87,6 @@ impl Relay {
             limit,
             tally: Tally::default(),
             window: ConfirmWindow::new(),
-            held: 0,
             progress: Progress::new(Some(limit), limit > 1),
             last_confirm: Instant::now(),
             prefetch,
@@ -115,10 +112,10 @@ impl Relay {
         while !self.enough() {
             // Held messages keep their prefetch slots: a fresh consumer has fresh ones (the
             // limit is per consumer; a channel-wide one cannot be had on quorum queues).
-            if self.held - held_at_start >= u64::from(self.prefetch / 2) {
+            if self.held() - held_at_start >= u64::from(self.prefetch / 2) {
                 self.drain(&mut publisher, &consumer)?;
                 consumer = ch.consume(&self.from, false, false)?;
-                held_at_start = self.held;
+                held_at_start = self.held();
                 continue;
             }
             match consumer.next_or_confirms(&mut publisher, TICK, &exchange)? {
@@ -217,12 +214,10 @@ impl Relay {
             && !f.matches(&envelope::to_json(&d))?
         {
             self.tally.filtered += 1;
-            self.hold();
             return Ok(());
         }
         let Some(route) = self.dest.route(&d) else {
             self.tally.skipped += 1;
-            self.hold();
             return Ok(());
         };
         let tag = publisher.publish(&route.exchange, &route.routing_key, &d.message, true)?;
@@ -238,10 +233,11 @@ impl Relay {
         Ok(())
     }
 
-    /// Keep a message unacked in the source: it goes back, in its place, when the channel
-    /// closes.
-    fn hold(&mut self) {
-        self.held += 1;
+    /// Messages kept unacked in the source (they hold prefetch slots and go back, in their
+    /// place, when the channel closes): every one not moved.
+    fn held(&self) -> u64 {
+        let t = &self.tally;
+        t.skipped + t.filtered + t.unroutable + t.nacked
     }
 
     /// Mark the copies the broker returned; they stay in the source when confirmed.
@@ -265,7 +261,7 @@ impl Relay {
         // One ack with `multiple` for the lot when that acks exactly these: nothing is held
         // in the source (a held message below them would be acked too), the confirm covers
         // every earlier copy, and none of these came back unroutable.
-        if acked && self.held == 0 && covers_all_before && items.iter().all(|f| !f.returned) {
+        if acked && self.held() == 0 && covers_all_before && items.iter().all(|f| !f.returned) {
             if let Some(last) = items.last() {
                 ch.ack(last.token.clone(), true)?;
             }
@@ -278,13 +274,10 @@ impl Relay {
                 ch.ack(f.token, false)?;
                 self.tally.moved += 1;
                 self.progress.inc();
+            } else if f.returned {
+                self.tally.unroutable += 1;
             } else {
-                if f.returned {
-                    self.tally.unroutable += 1;
-                } else {
-                    self.tally.nacked += 1;
-                }
-                self.hold();
+                self.tally.nacked += 1;
             }
         }
         Ok(())
