@@ -121,7 +121,6 @@ impl Relay {
             match consumer.next_or_confirms(&mut publisher, TICK, &exchange)? {
                 Next::Confirms(events) => self.confirmed(&ch, &publisher, events)?,
                 Next::Event(Event::Delivery(d)) => {
-                    self.tally.seen += 1;
                     self.handle(&mut publisher, *d)?;
                 }
                 Next::Event(Event::Idle) => {
@@ -167,7 +166,6 @@ impl Relay {
         loop {
             match consumer.next(Duration::from_secs(1)) {
                 Event::Delivery(d) if !self.enough() => {
-                    self.tally.seen += 1;
                     self.handle(publisher, *d)?;
                 }
                 // Beyond what is wanted: unacked, it goes back with the channel.
@@ -210,6 +208,7 @@ impl Relay {
 
     /// Publish a delivery's message to its route, or hold it in the source.
     fn handle(&mut self, publisher: &mut Publisher, d: Delivery) -> Result<()> {
+        self.tally.seen += 1;
         if let Some(f) = &self.filter
             && !f.matches(&envelope::to_json(&d))?
         {
