@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A RabbitMQ node for running rmq and its tests by hand: the recipe of
-# tests/support/broker.rs on fixed ports, so it never touches a system broker
+# tests/support/node.rs on fixed ports, so it never touches a system broker
 # (5672/15672/25672).
 #
 #   scripts/test-broker.sh start    # boot it (idempotent) and print the exports
