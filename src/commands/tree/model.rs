@@ -224,10 +224,11 @@ impl Topology {
             };
         }
         path.push(name.to_string());
-        let bindings = self
-            .bindings
+        // Sorted by source first: the exchange's bindings are one run.
+        let start = self.bindings.partition_point(|b| b.source.as_str() < name);
+        let bindings = self.bindings[start..]
             .iter()
-            .filter(|b| b.source == name)
+            .take_while(|b| b.source == name)
             .map(|b| Edge {
                 routing_key: b.routing_key.clone(),
                 arguments: b.arguments.clone(),
