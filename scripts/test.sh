@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The single test command, for developers and CI (.ci/run): installs RabbitMQ and what the
-# broker tests need (tmux, python3-pika, openssl) when missing, then runs rustfmt, clippy
+# broker tests need (tmux, python3-pika, openssl, graphviz) when missing, then runs rustfmt, clippy
 # and the whole test suite with RMQ_TEST_STRICT=1 (no test may skip). The broker tests boot
 # their own nodes (tests/support/); a system broker, if any, is left alone.
 # Exits non-zero when any step fails (all steps run regardless).
@@ -67,6 +67,7 @@ fi
 #   tmux          the terminal tests (tests/broker/admin_tty.rs, interactive.rs)
 #   python3-pika  the pika tutorial RPC interop tests (tests/broker/call.rs)
 #   openssl       the certificates of the TLS test (tests/support/tls.rs)
+#   graphviz      `dot`, which must accept `rmq tree --dot` (tests/broker/tree.rs)
 if ! command -v tmux >/dev/null 2>&1; then
     echo "==> installing tmux (terminal tests)" >&2
     apt_install tmux >&2 || echo "==> no tmux: the terminal tests will fail (strict)" >&2
@@ -78,6 +79,10 @@ fi
 if ! command -v openssl >/dev/null 2>&1; then
     echo "==> installing openssl (TLS test)" >&2
     apt_install openssl >&2 || echo "==> no openssl: the TLS test will fail (strict)" >&2
+fi
+if ! command -v dot >/dev/null 2>&1; then
+    echo "==> installing graphviz (rmq tree --dot test)" >&2
+    apt_install graphviz >&2 || echo "==> no graphviz: the tree --dot test will fail (strict)" >&2
 fi
 if ! compgen -G "/usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins/rabbitmq_management-*" >/dev/null; then
     echo "==> the rabbitmq_management plugin is missing from /usr/lib/rabbitmq/lib" >&2

@@ -58,6 +58,7 @@ receive --prefetch 0
 receive --timeout soon
 receive -n 0
 peek -n 0
+--json tree --dot
 bogus-command";
 
 /// [`USAGE_ERRORS`] as argument lists.
