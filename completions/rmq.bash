@@ -106,6 +106,9 @@ _rmq() {
             rmq,policy-delete)
                 cmd="rmq__subcmd__policy__subcmd__delete"
                 ;;
+            rmq,profiles)
+                cmd="rmq__subcmd__profiles"
+                ;;
             rmq,queue-declare)
                 cmd="rmq__subcmd__queue__subcmd__declare"
                 ;;
@@ -229,6 +232,9 @@ _rmq() {
             rmq__subcmd__help,policy-delete)
                 cmd="rmq__subcmd__help__subcmd__policy__subcmd__delete"
                 ;;
+            rmq__subcmd__help,profiles)
+                cmd="rmq__subcmd__help__subcmd__profiles"
+                ;;
             rmq__subcmd__help,queue-declare)
                 cmd="rmq__subcmd__help__subcmd__queue__subcmd__declare"
                 ;;
@@ -269,7 +275,7 @@ _rmq() {
 
     case "${cmd}" in
         rmq)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete completions man help"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete profiles completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -327,6 +333,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -335,7 +345,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__bind)
-            opts="-Q -e -k -q -v -h -V --queue --exchange --routing-key --header --match --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -e -k -q -v -h -V --queue --exchange --routing-key --header --match --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,6 +435,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -433,7 +447,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__call)
-            opts="-Q -e -k -H -q -v -h -V --queue --exchange --routing-key --durable --no-declare --header --timeout --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -e -k -H -q -v -h -V --queue --exchange --routing-key --durable --no-declare --header --timeout --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -527,6 +541,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -535,7 +553,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__close__subcmd__connection)
-            opts="-u -y -q -v -h -V --for-user --all-vhosts --reason --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-u -y -q -v -h -V --for-user --all-vhosts --reason --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -605,6 +623,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -613,7 +635,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__completions)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -671,6 +693,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -679,7 +705,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__definitions__subcmd__export)
-            opts="-o -q -v -h -V --output --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-o -q -v -h -V --output --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -745,6 +771,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -753,7 +783,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__definitions__subcmd__import)
-            opts="-q -v -h -V --dry-run --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --dry-run --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -811,6 +841,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -819,7 +853,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__exchange__subcmd__declare)
-            opts="-t -q -v -h -V --type --durable --auto-delete --internal --arg --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-t -q -v -h -V --type --durable --auto-delete --internal --arg --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -889,6 +923,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -897,7 +935,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__exchange__subcmd__delete)
-            opts="-y -q -v -h -V --if-unused --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --if-unused --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -952,6 +990,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -963,7 +1005,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__health__subcmd__check)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1021,6 +1063,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1029,7 +1075,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help)
-            opts="send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete completions man help"
+            opts="send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete profiles completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1462,6 +1508,20 @@ _rmq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rmq__subcmd__help__subcmd__profiles)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rmq__subcmd__help__subcmd__queue__subcmd__declare)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1617,7 +1677,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__bindings)
-            opts="-Q -e -q -v -h -V --queue --exchange --all-vhosts --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -e -q -v -h -V --queue --exchange --all-vhosts --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1695,6 +1755,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1703,7 +1767,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__channels)
-            opts="-q -v -h -V --filter --columns --all-vhosts --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --filter --columns --all-vhosts --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1766,6 +1830,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1777,7 +1845,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__connections)
-            opts="-q -v -h -V --filter --columns --all-vhosts --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --filter --columns --all-vhosts --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1840,6 +1908,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1851,7 +1923,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__consumers)
-            opts="-q -v -h -V --filter --columns --all-vhosts --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --filter --columns --all-vhosts --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1914,6 +1986,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1925,7 +2001,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__exchanges)
-            opts="-q -v -h -V --filter --all-vhosts --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --filter --all-vhosts --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1988,6 +2064,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1999,7 +2079,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__nodes)
-            opts="-q -v -h -V --filter --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --filter --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2062,6 +2142,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2073,7 +2157,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__permissions)
-            opts="-q -v -h -V --filter --columns --all-vhosts --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --filter --columns --all-vhosts --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2136,6 +2220,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2147,7 +2235,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__policies)
-            opts="-q -v -h -V --filter --columns --all-vhosts --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --filter --columns --all-vhosts --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2210,6 +2298,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2221,7 +2313,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__queues)
-            opts="-q -v -h -V --filter --all-vhosts --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --filter --all-vhosts --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2284,6 +2376,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2295,7 +2391,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__users)
-            opts="-q -v -h -V --filter --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --filter --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2358,6 +2454,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2369,7 +2469,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__list__subcmd__vhosts)
-            opts="-q -v -h -V --filter --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --filter --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2435,6 +2535,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2443,7 +2547,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__man)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2501,6 +2605,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2509,7 +2617,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__move)
-            opts="-e -k -n -q -v -h -V --from --to --exchange --routing-key --to-origin --count --filter --prefetch --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-e -k -n -q -v -h -V --from --to --exchange --routing-key --to-origin --count --filter --prefetch --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2607,6 +2715,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2615,7 +2727,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__overview)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2673,6 +2785,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2681,7 +2797,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__peek)
-            opts="-Q -n -q -v -h -V --queue --count --offset --filter --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -n -q -v -h -V --queue --count --offset --filter --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2763,6 +2879,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2771,7 +2891,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__perf)
-            opts="-Q -x -y -s -r -c -p -z -C -q -v -h -V --queue --producers --consumers --size --rate --confirm --persistent --prefetch --no-ack --time --pmessages --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -x -y -s -r -c -p -z -C -q -v -h -V --queue --producers --consumers --size --rate --confirm --persistent --prefetch --no-ack --time --pmessages --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2897,6 +3017,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2905,7 +3029,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__permissions__subcmd__clear)
-            opts="-u -q -v -h -V --for-user --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-u -q -v -h -V --for-user --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2971,6 +3095,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2979,7 +3107,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__permissions__subcmd__set)
-            opts="-u -q -v -h -V --for-user --configure --write --read --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-u -q -v -h -V --for-user --configure --write --read --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3057,6 +3185,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3065,7 +3197,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__policy__subcmd__declare)
-            opts="-q -v -h -V --pattern --apply-to --priority --definition --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --pattern --apply-to --priority --definition --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3139,6 +3271,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3147,7 +3283,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__policy__subcmd__delete)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3205,6 +3341,84 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__profiles)
+            opts="-q -v -h -V --columns --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --columns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vhost)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3213,7 +3427,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__queue__subcmd__declare)
-            opts="-q -v -h -V --durable --auto-delete --quorum --stream --max-age --max-length-bytes --max-segment-size-bytes --message-ttl --max-length --dead-letter-exchange --arg --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --durable --auto-delete --quorum --stream --max-age --max-length-bytes --max-segment-size-bytes --message-ttl --max-length --dead-letter-exchange --arg --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3299,6 +3513,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3307,7 +3525,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__queue__subcmd__delete)
-            opts="-y -q -v -h -V --pattern --dry-run --if-unused --if-empty --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --pattern --dry-run --if-unused --if-empty --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3366,6 +3584,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3377,7 +3599,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__queue__subcmd__purge)
-            opts="-y -q -v -h -V --pattern --dry-run --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --pattern --dry-run --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3439,6 +3661,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3447,7 +3673,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__receive)
-            opts="-Q -e -t -b -n -q -v -h -V --queue --exchange --type --binding-key --durable --no-declare --count --timeout --no-ack --prefetch --offset --filter --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -e -t -b -n -q -v -h -V --queue --exchange --type --binding-key --durable --no-declare --count --timeout --no-ack --prefetch --offset --filter --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3561,6 +3787,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3569,7 +3799,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__send)
-            opts="-Q -e -k -t -p -H -q -v -h -V --queue --exchange --routing-key --type --durable --no-declare --lines --ndjson --persistent --header --content-type --content-encoding --correlation-id --reply-to --message-id --auto-message-id --expiration --priority --no-confirm --strict --repeat --no-reconnect --timeout --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -e -k -t -p -H -q -v -h -V --queue --exchange --routing-key --type --durable --no-declare --lines --ndjson --persistent --header --content-type --content-encoding --correlation-id --reply-to --message-id --auto-message-id --expiration --priority --no-confirm --strict --repeat --no-reconnect --timeout --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3703,6 +3933,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3711,7 +3945,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__unbind)
-            opts="-Q -e -k -q -v -h -V --queue --exchange --routing-key --header --match --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -e -k -q -v -h -V --queue --exchange --routing-key --header --match --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3801,6 +4035,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3809,7 +4047,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__user__subcmd__declare)
-            opts="-q -v -h -V --password-stdin --tags --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --password-stdin --tags --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3871,6 +4109,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3879,7 +4121,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__user__subcmd__delete)
-            opts="-y -q -v -h -V --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3934,6 +4176,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3945,7 +4191,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__vhost__subcmd__declare)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4000,6 +4246,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4011,7 +4261,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__vhost__subcmd__delete)
-            opts="-y -q -v -h -V --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --yes --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4069,6 +4319,10 @@ _rmq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4077,7 +4331,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__worker)
-            opts="-Q -q -v -h -V --queue --durable --no-declare --prefetch --concurrency --dot-delay --exec --on-failure --no-reconnect --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --json --quiet --verbose --help --version"
+            opts="-Q -q -v -h -V --queue --durable --no-declare --prefetch --concurrency --dot-delay --exec --on-failure --no-reconnect --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4160,6 +4414,10 @@ _rmq() {
                     return 0
                     ;;
                 --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
