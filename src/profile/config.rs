@@ -83,7 +83,11 @@ pub struct Config {
 /// Read the config file: `$RMQ_CONFIG` (which must exist), else the XDG one (none is fine).
 pub fn load() -> Result<Config> {
     let (path, explicit) = match std::env::var_os("RMQ_CONFIG").filter(|p| !p.is_empty()) {
-        Some(p) => (PathBuf::from(p), true),
+        // Absolute, so that messages and the paths relative to it do not depend on the cwd.
+        Some(p) => (
+            std::path::absolute(&p).unwrap_or_else(|_| PathBuf::from(p)),
+            true,
+        ),
         None => match xdg_path() {
             Some(p) => (p, false),
             None => return Ok(Config::default()),

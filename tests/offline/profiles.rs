@@ -326,3 +326,33 @@ fn an_explicit_rmq_config_must_exist() {
         "{err}"
     );
 }
+
+#[test]
+fn the_profile_tls_files_reach_amqp_and_the_management_api() {
+    let dir = tempfile::tempdir().unwrap();
+    // Takes the TCP connection (into its backlog), so that rmq gets as far as TLS.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let text = format!(
+        "[profiles.t]\nurl = \"amqps://127.0.0.1:{port}\"\napi_url = \"https://127.0.0.1:{port}\"\n\
+         cacert = \"missing-ca.pem\"\n"
+    );
+    let cfg = config(dir.path(), &text, 0o644);
+    let ca = dir.path().join("missing-ca.pem"); // relative to the config file's directory
+    for args in [&["send", "x"][..], &["list-queues"][..]] {
+        let mut all = vec!["--profile", "t", "--connect-timeout", "2"];
+        all.extend_from_slice(args);
+        let (code, _, err) = run(&cfg, &[], &all);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("'{}'", ca.display())),
+            "{args:?}: {err}"
+        );
+        // --cacert beats the profile's.
+        all.splice(0..0, ["--cacert", "/flag-ca.pem"]);
+        let (code, _, err) = run(&cfg, &[], &all);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("'/flag-ca.pem'"), "{args:?}: {err}");
+    }
+    drop(listener);
+}
