@@ -29,7 +29,7 @@ fn fixture(prefix: &str) -> Fixture {
     let user = unique_name("prof-user");
     b.api_put(
         &format!("users/{}", pct_encode(&user)),
-        &json!({"password": SECRET, "tags": "management"}),
+        &json!({"password": SECRET, "tags": "administrator"}),
     );
     b.api_put(
         &format!("permissions/{}/{}", pct_encode(&vhost), pct_encode(&user)),
@@ -323,6 +323,43 @@ fn the_profile_password_is_in_no_argv_and_no_environment_of_children() {
     }
     let argv = std::fs::read_to_string(probe.join("argv")).unwrap();
     assert!(argv.contains("--profile inline worker"), "{argv}");
+}
+
+#[test]
+fn user_declare_takes_password_file_as_the_new_users_and_connects_with_the_profiles() {
+    let f = fixture("prof-userdecl");
+    let new_user = unique_name("prof-new");
+    let new_pw = f.dir.path().join("new.pw");
+    std::fs::write(&new_pw, "new-user-pw\n").unwrap();
+    let new_pw = new_pw.to_string_lossy().into_owned();
+    // filepw's password authenticates the API call; --password-file is the new user's.
+    f.ok(
+        &[],
+        &[
+            "--profile",
+            "filepw",
+            "user-declare",
+            &new_user,
+            "--password-file",
+            &new_pw,
+        ],
+    );
+    f.b.api_put(
+        &format!(
+            "permissions/{}/{}",
+            pct_encode(&f.vhost),
+            pct_encode(&new_user)
+        ),
+        &json!({"configure": ".*", "write": ".*", "read": ".*"}),
+    );
+    let url = format!(
+        "amqp://{new_user}:new-user-pw@127.0.0.1:{}/{}",
+        f.b.amqp_port(),
+        pct_encode(&f.vhost)
+    );
+    f.ok(&[], &["--url", &url, "send", "-Q", "uq", "as-new-user"]);
+    assert_eq!(f.messages("uq"), 1);
+    f.b.api_delete(&format!("users/{}", pct_encode(&new_user)));
 }
 
 fn sh_quote(p: &Path) -> String {
