@@ -15,7 +15,7 @@ use std::path::PathBuf;
 ///
 /// The six RabbitMQ tutorials as one-liners, plus admin commands and scripting power
 /// (pipes, JSON, exit codes). Connects to amqp://guest:guest@localhost:5672/%2f unless
-/// told otherwise (--url, RMQ_URL).
+/// told otherwise (--url, RMQ_URL, or a profile of ~/.config/rmq/config.toml: --profile).
 #[derive(Debug, Parser)]
 #[command(
     name = "rmq",
@@ -90,6 +90,7 @@ Operators' view (management HTTP API):
   tree              Show the topology: exchange -> binding key -> queue (--dot: Graphviz)
 
 Shell:
+  profiles          List the connection profiles of the config file
   completions       Print a shell completion script
   man               Print the man page
   help              Print the help of a subcommand
@@ -229,6 +230,7 @@ subcommands! {
     // Operators' view (issue 15).
     Tree(commands::tree::Args) = "tree",
     // Shell integration.
+    Profiles(commands::profiles::Args) = "profiles",
     Completions(commands::completions::Args) = "completions",
     Man(commands::man::Args) = "man",
 }
@@ -356,6 +358,23 @@ pub struct GlobalOpts {
         hide_env_values = true
     )]
     pub api_url: Option<String>,
+
+    /// Connection profile: a [profiles.NAME] table of the config file ($RMQ_CONFIG, else
+    /// ~/.config/rmq/config.toml); flags and environment variables override its keys [default:
+    /// the file's default_profile]
+    #[arg(
+        long,
+        global = true,
+        env = "RMQ_PROFILE",
+        value_name = "NAME",
+        hide_env_values = true
+    )]
+    pub profile: Option<String>,
+
+    /// What the chosen profile says about the user, vhost and password: below the flags,
+    /// above the URL's own (filled in by `profile::resolve`, never by clap).
+    #[arg(skip)]
+    pub from_profile: crate::profile::Parts,
 
     /// Machine-readable output (see each command)
     #[arg(long, global = true)]

@@ -48,6 +48,11 @@ impl Ctx {
 
     /// The brokers to try, with the per-part overrides applied.
     pub fn endpoints(&self) -> Result<Vec<Endpoint>> {
+        self.endpoints_with(std::env::var("AMQP_URL").ok().as_deref())
+    }
+
+    /// [`Ctx::endpoints`], with AMQP_URL's value given (tests pass their own).
+    pub fn endpoints_with(&self, amqp_url: Option<&str>) -> Result<Vec<Endpoint>> {
         let g = &self.global;
         let mut urls: Vec<String> = g
             .url
@@ -56,8 +61,8 @@ impl Ctx {
             .filter(|u| !u.is_empty())
             .collect();
         if urls.is_empty() {
-            urls = match std::env::var("AMQP_URL") {
-                Ok(u) if !u.trim().is_empty() => vec![u.trim().to_string()],
+            urls = match amqp_url {
+                Some(u) if !u.trim().is_empty() => vec![u.trim().to_string()],
                 _ => vec![DEFAULT_URL.to_string()],
             };
         }
@@ -65,6 +70,14 @@ impl Ctx {
         urls.iter()
             .map(|u| {
                 let mut ep = Endpoint::parse(u)?;
+                // The profile's parts (see profile.rs), then the flags.
+                let p = &g.from_profile;
+                if let Some(u) = &p.user {
+                    ep.user = u.clone();
+                }
+                if let Some(v) = &p.vhost {
+                    ep.vhost = v.clone();
+                }
                 if let Some(h) = &g.host {
                     ep.host = h.clone();
                 }
@@ -88,12 +101,13 @@ impl Ctx {
             .collect()
     }
 
+    /// --password or RMQ_PASSWORD, else --password-file, else the profile's.
     fn password(&self) -> Result<Option<String>> {
         if let Some(p) = &self.global.password {
             return Ok(Some(p.clone()));
         }
         let Some(path) = &self.global.password_file else {
-            return Ok(None);
+            return self.global.from_profile.read_password();
         };
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::Usage(format!(
@@ -101,13 +115,7 @@ impl Ctx {
                 path.display()
             ))
         })?;
-        Ok(Some(
-            text.lines()
-                .next()
-                .unwrap_or("")
-                .trim_end_matches('\r')
-                .to_string(),
-        ))
+        Ok(Some(first_line(&text)))
     }
 
     /// Connection options for an AMQP session named `name` in the management UI.
@@ -141,4 +149,13 @@ impl Ctx {
     pub fn connect(&self, name: &str) -> Result<Session> {
         Session::open(&self.connect_options(name)?)
     }
+}
+
+/// A password file's password: its first line, without the line end.
+pub fn first_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('\r')
+        .to_string()
 }

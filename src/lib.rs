@@ -21,6 +21,7 @@ pub(crate) mod listing;
 pub(crate) mod log;
 pub(crate) mod mgmt;
 pub(crate) mod output;
+pub(crate) mod profile;
 pub(crate) mod progress;
 pub(crate) mod prompt;
 pub(crate) mod signals;
@@ -85,7 +86,13 @@ pub fn main() -> u8 {
 }
 
 fn run(cli: cli::Cli) -> Result<(), Error> {
-    let ctx = ctx::Ctx::new(cli.global);
+    use cli::Command as C;
+    // Printing help text or the profiles themselves needs no profile (nor a valid choice).
+    let global = match &cli.command {
+        C::Completions(_) | C::Man(_) | C::Profiles(_) => cli.global,
+        _ => profile::resolve(cli.global)?,
+    };
+    let ctx = ctx::Ctx::new(global);
     commands::dispatch(cli.command, &ctx)
 }
 

@@ -26,6 +26,14 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Management HTTP API URL (default http://<host>:15672).",
     ),
     (
+        "RMQ_PROFILE",
+        "Connection profile of the config file, like --profile (else its default_profile).",
+    ),
+    (
+        "RMQ_CONFIG",
+        "Config file of the profiles (else $XDG_CONFIG_HOME/rmq/config.toml, ~/.config/rmq/config.toml).",
+    ),
+    (
         "RMQ_QUEUE",
         "Default queue for send, receive, worker and peek (else task_queue).",
     ),

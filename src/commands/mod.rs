@@ -29,6 +29,7 @@ pub mod permissions_clear;
 pub mod permissions_set;
 pub mod policy_declare;
 pub mod policy_delete;
+pub mod profiles;
 pub mod queue_declare;
 pub mod queue_delete;
 pub mod queue_purge;
@@ -86,6 +87,7 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::PermissionsClear(a) => permissions_clear::run(a, ctx),
         Command::PolicyDeclare(a) => policy_declare::run(a, ctx),
         Command::PolicyDelete(a) => policy_delete::run(a, ctx),
+        Command::Profiles(a) => profiles::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
         Command::Man(a) => man::run(a, ctx),
         Command::Tree(a) => tree::run(a, ctx),

@@ -15,7 +15,7 @@ Examples:
 /// Create or update a user
 ///
 /// The new password is read from --password-file F (here the new user's password: the
-/// connection's then comes from --password, RMQ_PASSWORD or the URL) or from the first line
+/// connection's then comes from --password, RMQ_PASSWORD, the profile or the URL) or from the first line
 /// of stdin (--password-stdin); it never appears in argv or in any output. An existing user
 /// gets the new password and tags. --tags: administrator, monitoring, policymaker,
 /// management, or none (a user that can only use AMQP).

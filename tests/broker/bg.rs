@@ -35,8 +35,14 @@ impl Bg {
 
     /// Start `rmq ARGS` with the given stdin (e.g. a file).
     pub fn start_with_stdin(args: &[&str], stdin: impl Into<Stdio>) -> Bg {
+        Bg::start_with_env(args, stdin, &[])
+    }
+
+    /// Start `rmq ARGS` with the given stdin and these environment variables added.
+    pub fn start_with_env(args: &[&str], stdin: impl Into<Stdio>, env: &[(&str, &str)]) -> Bg {
         let mut child = rmq_std()
             .args(args)
+            .envs(env.iter().copied())
             .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

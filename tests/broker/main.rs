@@ -24,6 +24,7 @@ mod kill9;
 mod listing;
 mod move_messages;
 mod perf;
+mod profiles;
 mod restart;
 mod secrets;
 mod send_receive;

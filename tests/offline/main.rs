@@ -14,5 +14,6 @@ mod generated;
 mod harness;
 mod help;
 mod negative_numbers;
+mod profiles;
 mod props;
 mod usage;
