@@ -36,22 +36,27 @@ fn resume_offset(stderr: &str) -> u64 {
         .unwrap_or_else(|| panic!("no resume offset in: {stderr}"))
 }
 
-/// Everything in the stream from `offset` on, until 3 s without a message.
+/// Everything in the stream from `offset` on, until 3 s without a message. Right after a
+/// restart the stream may still be starting (exit 3, "retry"): then again, for up to 60 s.
 fn read_rest(url: &str, offset: u64) -> Vec<u64> {
     let off = offset.to_string();
-    let mut r = Bg::start(&[
-        "--url",
-        url,
-        "receive",
-        "-Q",
-        "s",
-        "--offset",
-        &off,
-        "--timeout",
-        "3",
-    ]);
-    assert!(r.wait(Duration::from_secs(120)).success(), "{}", r.stderr());
-    r.lines().iter().map(|l| l.parse().unwrap()).collect()
+    let args = ["--url", url, "receive", "-Q", "s", "--offset", &off];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut r = Bg::start(&[&args[..], &["--timeout", "3"]].concat());
+        let status = r.wait(Duration::from_secs(120));
+        if status.success() {
+            return r.lines().iter().map(|l| l.parse().unwrap()).collect();
+        }
+        let err = r.stderr();
+        let starting = status.code() == Some(3) && err.contains("still starting");
+        assert!(starting && r.stdout().is_empty(), "{status}: {err}");
+        assert!(
+            Instant::now() < deadline,
+            "the stream did not come back: {err}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 #[test]

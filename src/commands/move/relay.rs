@@ -33,7 +33,7 @@ const SYNC_EVERY: usize = 1024;
 /// What happened to the messages seen.
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
-    /// Delivered from the source.
+    /// Source messages looked at (one that came back after a lost connection counts once).
     pub seen: u64,
     /// Confirmed at the destination and acked in the source.
     pub moved: u64,
@@ -330,28 +330,31 @@ impl Relay {
         // One ack with `multiple` for the lot when that acks exactly these: nothing is held
         // in the source (a held message below them would be acked too), the confirm covers
         // every earlier copy, and none of these came back unroutable.
+        // Each copy is counted moved (and its ack unsynced) before its ack goes out: when the
+        // ack fails with the connection, the source message comes back, and is known then.
         if acked && self.held() == 0 && covers_all_before && items.iter().all(|f| !f.returned) {
-            if let Some(last) = items.last() {
-                ch.ack(last.token.clone(), true)?;
-            }
             self.unsynced.extend(items.iter().map(|f| f.print));
             self.tally.moved += items.len() as u64;
             self.progress.add(items.len() as u64);
+            if let Some(last) = items.last() {
+                ch.ack(last.token.clone(), true)?;
+            }
             return Ok(());
         }
+        let mut acks = Vec::new();
         for f in items {
             if acked && !f.returned {
-                ch.ack(f.token, false)?;
                 self.unsynced.push(f.print);
                 self.tally.moved += 1;
                 self.progress.inc();
+                acks.push(f.token);
             } else if f.returned {
                 self.tally.unroutable += 1;
             } else {
                 self.tally.nacked += 1;
             }
         }
-        Ok(())
+        acks.into_iter().try_for_each(|t| ch.ack(t, false))
     }
 
     /// Waiting for the last confirms: give up once none came for [`SETTLE`] (the
