@@ -22,6 +22,8 @@ Examples:
   rmq move --from old -e events -k eu.new -n 100  # the first 100, to an exchange
   rmq move --from orders.dlq --to-origin --filter '.headers.tenant == \"acme\"'
   rmq move --from a --to b --json | jq .moved     # the summary as JSON
+  rmq --url amqp://n1 --url amqp://n2 move --from a --to b   # a lost node: on through n2
+  rmq move --from a --to b --no-reconnect         # a lost connection: exit 3 (run it again)
 
 Output: a progress bar on a terminal; `moved N from 'Q' to ...` on stderr at the end (with
 --json, an object on stdout: moved, skipped, filtered, unroutable, nacked,
