@@ -2637,7 +2637,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__move)
-            opts="-e -k -n -q -v -h -V --from --to --exchange --routing-key --to-origin --count --filter --prefetch --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
+            opts="-e -k -n -q -v -h -V --from --to --exchange --routing-key --to-origin --count --filter --prefetch --no-reconnect --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -143,7 +143,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand receive" -s b -l binding-key -d 
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -s n -l count -d 'Exit after N messages' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l timeout -d 'Exit after SECS without a message (exit 8 if --count was not reached)' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l prefetch -d 'How many unacked messages the broker may send ahead (basic.qos) [default: 256]' -r
-complete -c rmq -n "__fish_rmq_using_subcommand receive" -l offset -d 'Where to start reading a stream: first, last, next (the default), an offset N, a time (2026-12-01T10:00:00Z) or an age (1h, 30m, 2D: that long ago); streams only. The summary names the last offset read, to resume from the next one' -r
+complete -c rmq -n "__fish_rmq_using_subcommand receive" -l offset -d 'Where to start reading a stream: first, last, next (the default), an offset N, a time (2026-12-01T10:00:00Z) or an age (1h, 30m, 2D: that long ago); streams only. The summary names the last offset read, to resume from the next one (also after a lost connection, exit 3: `receive` does not reconnect)' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l filter -d 'With -e: print only the messages for which this jq expression, run on the JSON envelope, yields true (the others are copies in the private queue: dropped)' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand receive" -l host -d 'Host name, overriding the one in the URL' -r
@@ -302,6 +302,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand move" -l key -d 'Client private 
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l api-url -d 'Management HTTP API URL [default: http://<host>:15672]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l profile -d 'Connection profile: a [profiles.NAME] table of the config file ($RMQ_CONFIG, else ~/.config/rmq/config.toml); flags and environment variables override its keys [default: the file\'s default_profile]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l to-origin -d 'Dead-letter replay: each message goes to the exchange and routing key of its first x-death entry; messages never dead-lettered stay and are counted skipped'
+complete -c rmq -n "__fish_rmq_using_subcommand move" -l no-reconnect -d 'On connection loss exit 3 instead of reconnecting (every message is then in the source or at the destination; the summary counts the possible duplicates)'
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l insecure -d 'Skip TLS certificate verification (prints a warning)'
 complete -c rmq -n "__fish_rmq_using_subcommand move" -l json -d 'Machine-readable output (see each command)'
 complete -c rmq -n "__fish_rmq_using_subcommand move" -s q -l quiet -d 'Print less on stderr (no summaries or progress)'

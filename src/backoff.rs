@@ -1,6 +1,6 @@
 //! Reconnect backoff: how long to wait before the next attempt, doubling up to a ceiling,
 //! and (optionally) when to give up. It never sleeps or connects itself; the reconnect loops
-//! (`send`, `worker`) do, as each has its own work to do while it waits.
+//! (`send`, `worker`, `move`) do, as each has its own work to do while it waits.
 
 use std::time::{Duration, Instant};
 

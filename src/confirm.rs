@@ -1,7 +1,7 @@
 //! The publisher-confirm window: which published messages the broker has not confirmed yet,
 //! each with the caller's token (what to re-publish, or what to ack at the source).
 //! It never talks to the broker and sets no limits; publishing and the window's size are the
-//! caller's (`send`, `perf`; `move` next).
+//! caller's (`send`, `perf`, `move`).
 
 use crate::amqp::ConfirmEvent;
 use std::collections::BTreeMap;

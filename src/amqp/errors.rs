@@ -163,6 +163,13 @@ pub(super) fn io_reason(e: &io::Error) -> String {
 pub(super) fn channel_error(code: u16, message: String, ctx: &Ctx) -> Error {
     let what = ctx.describe();
     match code {
+        // The queue exists, but its node is down or still starting (a restarted node brings
+        // its quorum queues and streams up one by one): not a missing object.
+        404 if message.contains("is down or inaccessible") => Error::Unreachable {
+            target: what,
+            reason: message,
+            hint: "the queue's node is down or still starting: retry in a few seconds".into(),
+        },
         404 => {
             let hint = match ctx {
                 Ctx::Exchange { name, .. } => format!(
@@ -239,5 +246,19 @@ mod tests {
         );
         assert_eq!(e.exit_code(), 5);
         assert!(e.to_string().starts_with("exchange 'nope' in vhost '/'"));
+    }
+
+    #[test]
+    fn a_queue_whose_node_is_down_is_unreachable_not_missing() {
+        let ctx = Ctx::Queue {
+            name: "s".into(),
+            vhost: "/".into(),
+        };
+        let message = "NOT_FOUND - home node 'rabbit@h' of durable queue 's' in vhost '/' is \
+                       down or inaccessible";
+        let e = channel_error(404, message.into(), &ctx);
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.to_string().contains("queue 's' in vhost '/'"), "{e}");
+        assert!(e.hint().unwrap_or_default().contains("retry"), "{e}");
     }
 }

@@ -2,6 +2,7 @@
 //! dead-letter replay). This file holds the arguments, the checks before the run and the
 //! summary; the consume → publish → confirm → ack loop is move/relay.rs, routing move/route.rs.
 
+mod reconnect;
 mod relay;
 mod route;
 
@@ -21,11 +22,14 @@ Examples:
   rmq move --from old -e events -k eu.new -n 100  # the first 100, to an exchange
   rmq move --from orders.dlq --to-origin --filter '.headers.tenant == \"acme\"'
   rmq move --from a --to b --json | jq .moved     # the summary as JSON
+  rmq --url amqp://n1 --url amqp://n2 move --from a --to b   # a lost node: on through n2
+  rmq move --from a --to b --no-reconnect         # a lost connection: exit 3 (run it again)
 
 Output: a progress bar on a terminal; `moved N from 'Q' to ...` on stderr at the end (with
---json, an object on stdout: moved, skipped, filtered, unroutable, nacked, seconds). Exit 7
-when the destination could not route some messages (they stayed in the source), 5 when the
-source or destination queue does not exist.";
+--json, an object on stdout: moved, skipped, filtered, unroutable, nacked,
+possible_duplicates, reconnects, seconds). Exit 7 when the destination could not route some
+messages (they stayed in the source), 5 when the source or destination queue does not
+exist, 3 when the connection was lost with --no-reconnect (or could not be made again).";
 
 /// Move messages from a queue to another queue or exchange, losing none
 ///
@@ -34,6 +38,13 @@ source or destination queue does not exist.";
 /// only once the broker has confirmed its copy; a window of unconfirmed copies keeps it at
 /// the broker's speed. Ctrl-C, a lost connection or kill -9 leave every message in the source
 /// or at the destination (a copy whose ack was lost can be there twice, never nowhere).
+///
+/// When the connection is lost (a broker restart, a forced close, a silent broker noticed by
+/// the heartbeats, see --heartbeat), move reconnects, to the next --url when there are
+/// several, and goes on until done: the messages not acked come back to the source and are
+/// moved then. That is at-least-once: the copies unconfirmed at the loss (and those whose
+/// ack the loss swallowed) may be at the destination twice; the summary counts them as
+/// possible duplicates. --no-reconnect exits 3 instead.
 ///
 /// It moves at most the messages the source held when it started (so a loop where the
 /// destination dead-letters back into the source ends), or -n N. Messages that are not moved
@@ -79,6 +90,11 @@ pub struct Args {
     /// messages: lower it for large ones) [default: 1024]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub prefetch: Option<u16>,
+
+    /// On connection loss exit 3 instead of reconnecting (every message is then in the
+    /// source or at the destination; the summary counts the possible duplicates)
+    #[arg(long)]
+    pub no_reconnect: bool,
 }
 
 /// Run `rmq move`.
@@ -104,10 +120,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         u64::from(source.messages),
         limit,
         args.prefetch.unwrap_or(relay::WINDOW),
+        !args.no_reconnect,
     );
-    let (tally, result) = relay.run(&mut session);
-    let result = result.map_err(|e| session.why_lost(e));
-    session.close();
+    let (tally, result) = relay.run(ctx, session);
     summary(&tally, &args.from, &dest, started, ctx.json());
     result?;
     outcome(&tally, &args.from)
@@ -174,7 +189,7 @@ fn summary(t: &Tally, from: &str, dest: &Destination, started: Instant, json: bo
         let v = serde_json::json!({
             "from": from, "to": dest.describe(), "moved": t.moved, "skipped": t.skipped,
             "filtered": t.filtered, "unroutable": t.unroutable, "nacked": t.nacked,
-            "seconds": secs,
+            "possible_duplicates": t.duplicates, "reconnects": t.reconnects, "seconds": secs,
         });
         let mut out = Out::new();
         let _ = out.text(&v.to_string()).and_then(|()| out.flush());
@@ -186,6 +201,11 @@ fn summary(t: &Tally, from: &str, dest: &Destination, started: Instant, json: bo
         (t.filtered, "left by the filter"),
         (t.unroutable, "unroutable"),
         (t.nacked, "nacked"),
+        (t.reconnects, "reconnect(s)"),
+        (
+            t.duplicates,
+            "possible duplicates (copies in flight when the connection was lost)",
+        ),
     ] {
         if n > 0 {
             line += &format!(", {n} {what}");

@@ -87,7 +87,8 @@ pub struct Args {
 
     /// Where to start reading a stream: first, last, next (the default), an offset N, a
     /// time (2026-12-01T10:00:00Z) or an age (1h, 30m, 2D: that long ago); streams only.
-    /// The summary names the last offset read, to resume from the next one
+    /// The summary names the last offset read, to resume from the next one (also after a
+    /// lost connection, exit 3: `receive` does not reconnect)
     #[arg(long, value_name = "OFFSET", value_parser = parse_offset)]
     pub offset: Option<StreamOffset>,
 
@@ -366,7 +367,12 @@ impl Receiver<'_> {
                 ch.sync()?;
                 Err(e)
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                // A lost connection: what was printed is on stdout before the summary names
+                // the last offset printed (a stream's resume point).
+                let _ = self.out.flush();
+                Err(e)
+            }
         }
     }
 }

@@ -1,14 +1,17 @@
-//! The loop of `rmq move`: consume from the source with manual acks, publish each message to
-//! its route with confirms (send's `ConfirmWindow`), ack the source message once its copy is
-//! confirmed. Messages that stay (filtered, skipped, returned, nacked) are never acked: they
-//! go back to the source, in order, when the channel closes.
+//! The loop of `rmq move` on one connection: consume from the source with manual acks,
+//! publish each message to its route with confirms (send's `ConfirmWindow`), ack the source
+//! message once its copy is confirmed. Messages that stay (filtered, skipped, returned,
+//! nacked) are never acked: they go back to the source, in order, when the channel closes.
+//! What a lost connection changes (and which copies may be duplicates) is reconnect.rs's.
 
+use super::reconnect::{Losses, Suspects};
 use super::route::{Destination, Route, fingerprint, is_return_of};
 use crate::amqp::{
     AckToken, ConfirmEvent, Consumer, ConsumerChannel, Delivery, Event, Publisher, Relay as Next,
     Session,
 };
 use crate::confirm::ConfirmWindow;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::progress::Progress;
@@ -23,11 +26,14 @@ pub const WINDOW: u16 = 1024;
 const TICK: Duration = Duration::from_millis(200);
 /// After the last delivery, how long to wait for the outstanding confirms.
 const SETTLE: Duration = Duration::from_secs(30);
+/// Source acks sent at most before a round trip makes sure the broker has them: only acks
+/// after the last round trip can be lost with the connection (their copies then twice).
+const SYNC_EVERY: usize = 1024;
 
 /// What happened to the messages seen.
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
-    /// Delivered from the source.
+    /// Source messages looked at (one that came back after a lost connection counts once).
     pub seen: u64,
     /// Confirmed at the destination and acked in the source.
     pub moved: u64,
@@ -39,12 +45,17 @@ pub struct Tally {
     pub unroutable: u64,
     /// Nacked by the broker: stayed.
     pub nacked: u64,
+    /// Copies that may be at the destination twice (or there and in the source): unconfirmed
+    /// when the connection was lost, or moved again after their ack was lost with it.
+    pub duplicates: u64,
+    /// Connections lost and made again.
+    pub reconnects: u64,
     /// Stopped by Ctrl-C/SIGTERM.
     pub interrupted: bool,
 }
 
 /// A copy published and not confirmed yet.
-struct InFlight {
+pub(super) struct InFlight {
     token: AckToken,
     route: Route,
     /// The body's fingerprint, to tell a returned copy (the body itself is not kept).
@@ -54,19 +65,29 @@ struct InFlight {
 
 /// One run of the relay.
 pub struct Relay {
-    from: String,
+    pub(super) from: String,
     dest: Destination,
     filter: Option<Filter>,
     /// Messages the source held at the start: no more are taken.
     depth: u64,
     /// Messages to move at most.
     limit: u64,
-    tally: Tally,
-    window: ConfirmWindow<InFlight>,
-    progress: Progress,
+    pub(super) tally: Tally,
+    pub(super) window: ConfirmWindow<InFlight>,
+    pub(super) progress: Progress,
     last_confirm: Instant,
     /// The source's prefetch (the window of unconfirmed copies).
     prefetch: u16,
+    /// Reconnect after a lost connection (not --no-reconnect).
+    pub(super) reconnect: bool,
+    /// Fingerprints of the source messages acked since the last round trip on the channel.
+    pub(super) unsynced: Vec<(usize, u64)>,
+    /// Acked source messages whose ack may have been lost with a connection.
+    pub(super) suspects: Suspects,
+    /// Deliveries beyond what is wanted, left unacked (they go back with the channel).
+    pub(super) left: u64,
+    /// The connection losses so far, for the give-up rule and the wait for a dead consumer.
+    pub(super) losses: Losses,
 }
 
 impl Relay {
@@ -78,6 +99,7 @@ impl Relay {
         depth: u64,
         limit: u64,
         prefetch: u16,
+        reconnect: bool,
     ) -> Relay {
         Relay {
             from: from.to_string(),
@@ -90,12 +112,41 @@ impl Relay {
             progress: Progress::new(Some(limit), limit > 1),
             last_confirm: Instant::now(),
             prefetch,
+            reconnect,
+            unsynced: Vec::new(),
+            suspects: Suspects::default(),
+            left: 0,
+            losses: Losses::default(),
         }
     }
 
-    /// Move; the tally comes back with the outcome (nothing is lost either way).
-    pub fn run(mut self, session: &mut Session) -> (Tally, Result<()>) {
-        let r = self.relay(session);
+    /// Move, reconnecting after a lost connection unless told not to; the tally comes back
+    /// with the outcome (nothing is lost either way). The session is closed on the way out.
+    pub fn run(mut self, ctx: &Ctx, mut session: Session) -> (Tally, Result<()>) {
+        let r = loop {
+            match self.relay(&mut session) {
+                Err(e @ Error::ConnectionLost { .. }) => {
+                    let e = session.why_lost(e);
+                    let again = self.reconnect && matches!(e, Error::ConnectionLost { .. });
+                    self.lost(!again);
+                    if !again {
+                        break Err(e);
+                    }
+                    match self.reconnect(ctx, &e) {
+                        Ok(s) => session = s,
+                        Err(e) => break Err(e),
+                    }
+                }
+                other => break other,
+            }
+        };
+        if r.is_err() || self.tally.interrupted {
+            // Copies still unconfirmed (e.g. no confirm came in time) and acks that may have
+            // been lost are possible duplicates too: their source messages stay.
+            self.tally.duplicates += self.window.len() as u64;
+            self.give_up_suspects();
+        }
+        session.close();
         self.progress.finish();
         (self.tally, r)
     }
@@ -108,8 +159,10 @@ impl Relay {
         let mut publisher = session.publisher(true)?;
         let exchange = self.exchange_shown();
         let mut consumer = ch.consume(&self.from, false, false)?;
-        let mut held_at_start = 0;
-        while !self.enough() {
+        let mut held_at_start = self.held();
+        // After a reconnect, the messages whose acks may have been lost come back first: they
+        // are looked for even when enough was moved (they were counted moved).
+        while self.wants_more() {
             // Held messages keep their prefetch slots: a fresh consumer has fresh ones (the
             // limit is per consumer; a channel-wide one cannot be had on quorum queues).
             if self.held() - held_at_start >= u64::from(self.prefetch / 2) {
@@ -126,7 +179,7 @@ impl Relay {
                 Next::Event(Event::Idle) => {
                     if self.window.is_empty()
                         && !consumer.has_pending()
-                        && source_is_empty(session, &self.from)?
+                        && self.source_is_done(session)?
                     {
                         break;
                     }
@@ -154,6 +207,7 @@ impl Relay {
         }
         // Every ack reached the broker before the channel closes and gives back the rest.
         ch.sync()?;
+        self.unsynced.clear();
         drop(consumer);
         ch.close();
         publisher.close();
@@ -165,11 +219,8 @@ impl Relay {
         consumer.cancel()?;
         loop {
             match consumer.next(Duration::from_secs(1)) {
-                Event::Delivery(d) if !self.enough() => {
-                    self.handle(publisher, *d)?;
-                }
-                // Beyond what is wanted: unacked, it goes back with the channel.
-                Event::Delivery(_) => {}
+                // handle() leaves those beyond what is wanted.
+                Event::Delivery(d) => self.handle(publisher, *d)?,
                 _ => return Ok(()),
             }
         }
@@ -187,7 +238,18 @@ impl Relay {
         for e in events {
             self.settle(ch, e)?;
         }
+        if self.unsynced.len() >= SYNC_EVERY {
+            ch.sync()?;
+            self.unsynced.clear();
+        }
         Ok(())
+    }
+
+    /// Go on taking messages: not [`Relay::enough`], or (unless stopped) after a reconnect
+    /// the messages whose acks may have been lost can still come back (they were counted
+    /// moved, and come first).
+    fn wants_more(&mut self) -> bool {
+        !self.enough() || (!self.tally.interrupted && !self.suspects.is_empty())
     }
 
     /// Stop taking messages: all that the source held seen, -n reached, or Ctrl-C.
@@ -208,6 +270,14 @@ impl Relay {
 
     /// Publish a delivery's message to its route, or hold it in the source.
     fn handle(&mut self, publisher: &mut Publisher, d: Delivery) -> Result<()> {
+        let print = fingerprint(&d.message.body);
+        if !self.came_back(&d, print) && self.enough() {
+            // Beyond what is wanted (met while looking for lost acks, which come first):
+            // unacked, it goes back with the channel.
+            self.suspects.clear();
+            self.left += 1;
+            return Ok(());
+        }
         self.tally.seen += 1;
         if let Some(f) = &self.filter
             && !f.matches(&envelope::to_json(&d))?
@@ -225,7 +295,7 @@ impl Relay {
             InFlight {
                 token: d.token,
                 route,
-                print: fingerprint(&d.message.body),
+                print,
                 returned: false,
             },
         );
@@ -236,7 +306,7 @@ impl Relay {
     /// place, when the channel closes): every one not moved.
     fn held(&self) -> u64 {
         let t = &self.tally;
-        t.skipped + t.filtered + t.unroutable + t.nacked
+        t.skipped + t.filtered + t.unroutable + t.nacked + self.left
     }
 
     /// Mark the copies the broker returned; they stay in the source when confirmed.
@@ -260,26 +330,31 @@ impl Relay {
         // One ack with `multiple` for the lot when that acks exactly these: nothing is held
         // in the source (a held message below them would be acked too), the confirm covers
         // every earlier copy, and none of these came back unroutable.
+        // Each copy is counted moved (and its ack unsynced) before its ack goes out: when the
+        // ack fails with the connection, the source message comes back, and is known then.
         if acked && self.held() == 0 && covers_all_before && items.iter().all(|f| !f.returned) {
+            self.unsynced.extend(items.iter().map(|f| f.print));
+            self.tally.moved += items.len() as u64;
+            self.progress.add(items.len() as u64);
             if let Some(last) = items.last() {
                 ch.ack(last.token.clone(), true)?;
             }
-            self.tally.moved += items.len() as u64;
-            self.progress.add(items.len() as u64);
             return Ok(());
         }
+        let mut acks = Vec::new();
         for f in items {
             if acked && !f.returned {
-                ch.ack(f.token, false)?;
+                self.unsynced.push(f.print);
                 self.tally.moved += 1;
                 self.progress.inc();
+                acks.push(f.token);
             } else if f.returned {
                 self.tally.unroutable += 1;
             } else {
                 self.tally.nacked += 1;
             }
         }
-        Ok(())
+        acks.into_iter().try_for_each(|t| ch.ack(t, false))
     }
 
     /// Waiting for the last confirms: give up once none came for [`SETTLE`] (the
@@ -295,9 +370,4 @@ impl Relay {
             self.from
         )))
     }
-}
-
-/// No message ready in the source (those this relay holds are not ready).
-fn source_is_empty(session: &mut Session, from: &str) -> Result<bool> {
-    Ok(session.queue_inspect(from)?.is_none_or(|q| q.messages == 0))
 }
