@@ -26,6 +26,11 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Management HTTP API URL (default http://<host>:15672).",
     ),
     (
+        "RMQ_API_TIMEOUT",
+        "Seconds one management API request may take, answer included (default 30); past \
+         it, exit 3.",
+    ),
+    (
         "RMQ_QUEUE",
         "Default queue for send, receive, worker and peek (else task_queue).",
     ),
