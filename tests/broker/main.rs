@@ -26,6 +26,7 @@ mod move_messages;
 mod perf;
 mod restart;
 mod secrets;
+mod secrets_admin;
 mod send_receive;
 mod streams;
 mod tls;
