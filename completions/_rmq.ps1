@@ -1037,8 +1037,8 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             break
         }
         'rmq;definitions-export' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file (created with mode 0600) instead of stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file (created with mode 0600) instead of stdout')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file (mode 0600, also when it exists) instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file (mode 0600, also when it exists) instead of stdout')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')

@@ -1005,8 +1005,8 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --version 'Print version'
         }
         &'rmq;definitions-export'= {
-            cand -o 'Write to this file (created with mode 0600) instead of stdout'
-            cand --output 'Write to this file (created with mode 0600) instead of stdout'
+            cand -o 'Write to this file (mode 0600, also when it exists) instead of stdout'
+            cand --output 'Write to this file (mode 0600, also when it exists) instead of stdout'
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
             cand --port 'Port, overriding the one in the URL'

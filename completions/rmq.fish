@@ -805,7 +805,7 @@ complete -c rmq -n "__fish_rmq_using_subcommand close-connection" -s q -l quiet 
 complete -c rmq -n "__fish_rmq_using_subcommand close-connection" -s v -l verbose -d 'Print more on stderr (-v: what is used; -vv: debug)'
 complete -c rmq -n "__fish_rmq_using_subcommand close-connection" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rmq -n "__fish_rmq_using_subcommand close-connection" -s V -l version -d 'Print version'
-complete -c rmq -n "__fish_rmq_using_subcommand definitions-export" -s o -l output -d 'Write to this file (created with mode 0600) instead of stdout' -r -F
+complete -c rmq -n "__fish_rmq_using_subcommand definitions-export" -s o -l output -d 'Write to this file (mode 0600, also when it exists) instead of stdout' -r -F
 complete -c rmq -n "__fish_rmq_using_subcommand definitions-export" -l url -d 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]' -r
 complete -c rmq -n "__fish_rmq_using_subcommand definitions-export" -l host -d 'Host name, overriding the one in the URL' -r
 complete -c rmq -n "__fish_rmq_using_subcommand definitions-export" -l port -d 'Port, overriding the one in the URL' -r

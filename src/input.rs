@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read, Stdin, Write};
+use std::time::Duration;
 
 /// One unit of input.
 #[derive(Debug)]
@@ -71,6 +72,16 @@ impl Input {
                 prompt,
                 line: 0,
             },
+        }
+    }
+
+    /// Whether [`Input::next_item`] would return without waiting for more input (something
+    /// to read, or the end of it), waiting up to `wait` for that. Only stdin lines wait:
+    /// words are there, and the whole of stdin is read at once.
+    pub fn ready(&self, wait: Duration) -> bool {
+        match &self.kind {
+            Kind::Lines { reader, .. } if reader.buffer().is_empty() => stdin_readable(wait),
+            _ => true,
         }
     }
 
@@ -143,6 +154,27 @@ pub const MAX_LINE: usize = 128 << 20;
 pub fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, cap: usize) -> io::Result<usize> {
     let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
     r.by_ref().take(limit).read_until(b'\n', buf)
+}
+
+/// Whether stdin has bytes to read (or is at its end, or failed) within `wait`.
+#[cfg(unix)]
+fn stdin_readable(wait: Duration) -> bool {
+    let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+    let mut p = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll on one valid, local pollfd; fd 0 stays open for the whole run.
+    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    // An interrupted poll (a signal) is not readable: the caller checks its stop flag and asks
+    // again. A poll that fails otherwise lets the read itself report the error.
+    n > 0 || (n < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted)
+}
+
+#[cfg(not(unix))]
+fn stdin_readable(_wait: Duration) -> bool {
+    true
 }
 
 #[cfg(unix)]

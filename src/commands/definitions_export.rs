@@ -21,11 +21,12 @@ in the management UI or rabbitmqadmin, and theirs import with rmq definitions-im
 ///
 /// Without --vhost: the whole broker, which includes users' password hashes (a note on
 /// stderr says so when writing to a terminal; -o writes the file readable by its owner only).
-/// With --vhost: that vhost's queues, exchanges, bindings and policies.
+/// With --vhost: that vhost's queues, exchanges, bindings and policies. -o FILE is
+/// written with mode 0600, also when it already exists with another mode.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {
-    /// Write to this file (created with mode 0600) instead of stdout
+    /// Write to this file (mode 0600, also when it exists) instead of stdout
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -43,13 +44,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         return out.flush();
     };
     let shown = path.display().to_string();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|e| Error::io(format!("creating '{shown}'"), e))?;
+    let mut file = open_private(path, &shown)?;
     let text = serde_json::to_string_pretty(&defs)
         .map_err(|e| Error::Other(format!("cannot write JSON: {e}")))?;
     file.write_all(text.as_bytes())
@@ -60,4 +55,30 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         vhost.map_or("the broker".to_string(), |v| format!("vhost '{v}'"))
     ));
     Ok(())
+}
+
+/// Open `path` for writing, readable by its owner only: created with mode 0600, and an
+/// existing regular file (whatever its mode) narrowed to 0600 before it is emptied, so
+/// the password hashes never sit in a file others can read. A device or pipe (`-o
+/// /dev/stdout`) is written as it is.
+fn open_private(path: &std::path::Path, shown: &str) -> Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(path)
+        .map_err(|e| Error::io(format!("creating '{shown}'"), e))?;
+    let regular = file
+        .metadata()
+        .map_err(|e| Error::io(format!("reading '{shown}'"), e))?
+        .is_file();
+    if regular {
+        #[cfg(unix)]
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| Error::io(format!("making '{shown}' readable by its owner only"), e))?;
+        file.set_len(0)
+            .map_err(|e| Error::io(format!("emptying '{shown}'"), e))?;
+    }
+    Ok(file)
 }

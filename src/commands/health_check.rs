@@ -25,7 +25,9 @@ with the AMQP URL's port.
 
 Output: one row per check (check, status, reason); --json an array of the same, plus the
 broker's answer. Exit 0 when every check passed, 9 when the broker says one failed (stderr
-names which and why), 3 when the management API cannot be reached, 4 when refused.";
+names which and why), 3 when the management API cannot be reached or gives no whole answer
+within 30 s (RMQ_API_TIMEOUT=SECS sets that bound for every API request), 4 when refused,
+1 when it answers with an error (HTTP 500), naming it.";
 
 /// Ask the broker's health checks (through the management HTTP API)
 ///

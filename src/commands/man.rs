@@ -34,6 +34,11 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Config file of the profiles (else $XDG_CONFIG_HOME/rmq/config.toml, ~/.config/rmq/config.toml).",
     ),
     (
+        "RMQ_API_TIMEOUT",
+        "Seconds one management API request may take, answer included (default 30); past \
+         it, exit 3.",
+    ),
+    (
         "RMQ_QUEUE",
         "Default queue for send, receive, worker and peek (else task_queue).",
     ),

@@ -3,7 +3,7 @@
 //! The requests themselves are mod.rs's; nothing here sends one, but `judge`'s check of
 //! `/api/overview` (is there an API at all?).
 
-use super::{Api, ENABLE_HINT, Subject};
+use super::{Api, ENABLE_HINT, Subject, TIMEOUT_ENV};
 use crate::error::Error;
 use serde_json::Value;
 
@@ -82,6 +82,18 @@ impl Api {
                     format!(": {reason}")
                 }
             )),
+            Failure::Transport(t)
+                if is_timeout(&t) && t.kind() != ureq::ErrorKind::ConnectionFailed =>
+            {
+                self.no_answer(
+                    target,
+                    format!(
+                        "no answer within {} for {}",
+                        self.shown_timeout(),
+                        strip_query(path)
+                    ),
+                )
+            }
             Failure::Transport(t) => {
                 use ureq::ErrorKind as K;
                 let reason = transport_reason(&t);
@@ -110,6 +122,25 @@ impl Api {
                     },
                 }
             }
+            Failure::Cut(std::io::ErrorKind::TimedOut, _) => self.no_answer(
+                target,
+                format!(
+                    "the answer for {} did not arrive whole within {} (it stopped part-way)",
+                    strip_query(path),
+                    self.shown_timeout()
+                ),
+            ),
+            Failure::Cut(_, why) => Error::Unreachable {
+                target,
+                reason: format!(
+                    "the connection closed in the middle of the answer for {} ({why})",
+                    strip_query(path)
+                ),
+                hint: "the API (or a proxy in front of it) dropped the connection mid-answer: \
+                       run the command again; if it keeps happening, look at the broker's log \
+                       and the proxy's timeouts"
+                    .into(),
+            },
             Failure::Body(reason) => Error::Unreachable {
                 target,
                 reason: format!("bad answer for {}: {reason}", strip_query(path)),
@@ -117,13 +148,57 @@ impl Api {
             },
         }
     }
+
+    /// The API took the request and did not answer (all of it) in time.
+    fn no_answer(&self, target: String, reason: String) -> Error {
+        Error::Unreachable {
+            target,
+            reason,
+            hint: format!(
+                "the broker may be overloaded or stuck (look at its log, or rabbitmq-diagnostics \
+                 status on its host); {TIMEOUT_ENV}=SECS allows more time"
+            ),
+        }
+    }
+
+    /// The request timeout in words: "30 s", "0.5 s".
+    fn shown_timeout(&self) -> String {
+        format!("{} s", self.timeout.as_secs_f64())
+    }
 }
 
 /// A request that did not give a usable answer.
 pub(super) enum Failure {
+    /// An error status, with the broker's reason.
     Status(u16, String),
+    /// No answer: connecting, sending, or waiting for the status line and headers failed.
     Transport(Box<ureq::Transport>),
+    /// The body stopped before its end: the connection closed (or reset), or it timed out.
+    Cut(std::io::ErrorKind, String),
+    /// The body is all there, and not what the API sends (not JSON, not UTF-8).
     Body(String),
+}
+
+impl Failure {
+    /// A failure reading the body.
+    pub(super) fn reading(e: &std::io::Error) -> Failure {
+        match e.kind() {
+            std::io::ErrorKind::InvalidData => Failure::Body(e.to_string()),
+            kind => Failure::Cut(kind, e.to_string()),
+        }
+    }
+
+    /// A body that does not parse: cut short when it ends in the middle of the JSON.
+    pub(super) fn json(e: &serde_json::Error) -> Failure {
+        match e.io_error_kind() {
+            Some(kind) => Failure::Cut(kind, e.to_string()),
+            None if e.is_eof() => Failure::Cut(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("the JSON stops: {e}"),
+            ),
+            None => Failure::Body(format!("not JSON ({e})")),
+        }
+    }
 }
 
 impl Failure {
@@ -154,6 +229,19 @@ pub(super) fn strip_query(path: &str) -> &str {
     path.split_once('?').map_or(path, |(p, _)| p)
 }
 
+/// A timeout (of the connect, or of the whole request), by the I/O error underneath.
+fn is_timeout(t: &ureq::Transport) -> bool {
+    use std::error::Error as _;
+    t.source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            )
+        })
+}
+
 /// ureq's "tls connection creation/init failed": the https handshake, not the network.
 fn is_tls_failure(t: &ureq::Transport) -> bool {
     t.message().is_some_and(|m| m.starts_with("tls "))
@@ -170,7 +258,7 @@ fn transport_reason(t: &ureq::Transport) -> String {
     match (t.kind(), io) {
         (_, Some(std::io::ErrorKind::ConnectionRefused)) => "connection refused".into(),
         (_, Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)) => {
-            "no answer in time (timed out)".into()
+            "cannot connect within --connect-timeout (timed out)".into()
         }
         (_, Some(std::io::ErrorKind::ConnectionReset)) => "connection reset".into(),
         (K::Dns, _) => "the host name does not resolve".into(),

@@ -5,7 +5,8 @@
 //! `http://<broker host>:15672` unless `--api-url`/`RMQ_API_URL` says otherwise, and takes
 //! the same user, password and vhost as the AMQP settings. Names and vhosts are
 //! percent-encoded into paths, URLs in messages are redacted, and every request is bounded
-//! (connect: `--connect-timeout`; whole request: [`REQUEST_TIMEOUT`]).
+//! (connect: `--connect-timeout`; whole request, answer included: [`REQUEST_TIMEOUT`], or
+//! `RMQ_API_TIMEOUT` seconds).
 //!
 //! This file holds the HTTP client; errors.rs maps its failures to rmq's errors, and the
 //! requests live beside it (topology.rs: queues, exchanges, bindings; admin.rs: vhosts,
@@ -31,8 +32,13 @@ use base64::Engine;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Upper bound for one request, answer included.
+/// Upper bound for one request, answer included, unless [`TIMEOUT_ENV`] says otherwise.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The environment variable that sets the request timeout (seconds, e.g. `5` or `0.5`).
+/// An environment variable rather than an option: CLI.md gives the admin commands no
+/// `--timeout`, and a monitoring script sets it once for all its `health-check` runs.
+pub const TIMEOUT_ENV: &str = "RMQ_API_TIMEOUT";
 
 /// The management API's port when `--api-url` is not given.
 pub const DEFAULT_API_PORT: u16 = 15672;
@@ -51,6 +57,8 @@ pub struct Api {
     auth: String,
     user: String,
     vhost: String,
+    /// The whole-request bound, for messages.
+    timeout: Duration,
 }
 
 /// What a request is about, for a 404.
@@ -112,9 +120,10 @@ impl Api {
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
         );
         let connect = Duration::from_secs_f64(ctx.global.connect_timeout.max(0.001));
+        let timeout = request_timeout(std::env::var(TIMEOUT_ENV).ok().as_deref())?;
         let mut builder = ureq::AgentBuilder::new()
             .timeout_connect(connect)
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
             .redirects(0)
             .user_agent(concat!("rmq/", env!("CARGO_PKG_VERSION")));
         if base.starts_with("https://") {
@@ -127,6 +136,7 @@ impl Api {
             auth,
             user,
             vhost: ep.vhost.clone(),
+            timeout,
         })
     }
 
@@ -208,10 +218,8 @@ impl Api {
                 Ok(())
             }
             Ok(stream::Outcome::Other(v)) => Err(self.unexpected(path, &v)),
-            Err(stream::Bad::Io(e)) => Err(self.explain(Failure::Body(e), path)),
-            Err(stream::Bad::Json(e)) => {
-                Err(self.explain(Failure::Body(format!("not JSON ({e})")), path))
-            }
+            Err(stream::Bad::Io(e)) => Err(self.explain(Failure::reading(&e), path)),
+            Err(stream::Bad::Json(e)) => Err(self.explain(Failure::json(&e), path)),
         }
     }
 
@@ -245,9 +253,7 @@ impl Api {
             Answer::Error(code, answer) => return Ok((code, answer)),
         };
         let status = response.status();
-        let body = response
-            .into_string()
-            .map_err(|e| Failure::Body(e.to_string()))?;
+        let body = response.into_string().map_err(|e| Failure::reading(&e))?;
         crate::log::debug(&format!(
             "{} bytes in {:.0} ms",
             body.len(),
@@ -258,7 +264,7 @@ impl Api {
         }
         serde_json::from_str(&body)
             .map(|v| (status, v))
-            .map_err(|e| Failure::Body(format!("not JSON ({e})")))
+            .map_err(|e| Failure::json(&e))
     }
 
     /// Send one request: a success's response still to be read, or an error status with its
@@ -302,8 +308,43 @@ impl Api {
     }
 }
 
+/// The request timeout: `RMQ_API_TIMEOUT`'s seconds when set (and not empty), else
+/// [`REQUEST_TIMEOUT`].
+fn request_timeout(env: Option<&str>) -> Result<Duration> {
+    let Some(text) = env.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(REQUEST_TIMEOUT);
+    };
+    match text.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs < 1e9 => Ok(Duration::from_secs_f64(secs)),
+        _ => Err(Error::Usage(format!(
+            "{TIMEOUT_ENV} must be a number of seconds greater than 0 (e.g. 5 or 0.5), got \
+             '{text}'"
+        ))),
+    }
+}
+
 /// What [`Api::call`] got back.
 enum Answer {
     Ok(ureq::Response),
     Error(u16, Value),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_timeout_comes_from_the_environment_or_is_30_s() {
+        assert_eq!(request_timeout(None).unwrap(), REQUEST_TIMEOUT);
+        assert_eq!(request_timeout(Some(" ")).unwrap(), REQUEST_TIMEOUT);
+        assert_eq!(
+            request_timeout(Some("0.5")).unwrap(),
+            Duration::from_millis(500)
+        );
+        for bad in ["0", "-1", "soon", "inf"] {
+            let e = request_timeout(Some(bad)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().contains(TIMEOUT_ENV), "{e}");
+        }
+    }
 }

@@ -18,15 +18,15 @@ pub enum Outcome {
 
 /// Why the body could not be read.
 pub enum Bad {
-    /// Reading failed (the connection broke).
-    Io(String),
+    /// Reading failed (the connection broke, or timed out).
+    Io(std::io::Error),
     /// Not JSON (serde_json's words, with line and column).
     Json(serde_json::Error),
 }
 
 /// Parse the JSON document in `reader`, calling `each` for every element if it is an array.
 pub fn each_element(reader: &mut dyn BufRead, each: &mut dyn FnMut(Value)) -> Result<Outcome, Bad> {
-    if only_whitespace(reader).map_err(|e| Bad::Io(e.to_string()))? {
+    if only_whitespace(reader).map_err(Bad::Io)? {
         return Ok(Outcome::Other(Value::Null));
     }
     let mut de = serde_json::Deserializer::from_reader(reader);
@@ -36,10 +36,9 @@ pub fn each_element(reader: &mut dyn BufRead, each: &mut dyn FnMut(Value)) -> Re
 }
 
 fn classify(e: serde_json::Error) -> Bad {
-    if e.is_io() {
-        Bad::Io(e.to_string())
-    } else {
-        Bad::Json(e)
+    match e.io_error_kind() {
+        Some(kind) => Bad::Io(std::io::Error::new(kind, e.to_string())),
+        None => Bad::Json(e),
     }
 }
 

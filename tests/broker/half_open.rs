@@ -140,3 +140,164 @@ fn worker_on_a_silent_path_reconnects_through_the_next_url_and_finishes_the_queu
         twice.len()
     );
 }
+
+/// A child killed and reaped when the test ends, however it ends.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            self.0.kill().ok();
+            self.0.wait().ok();
+        }
+    }
+}
+
+/// Lines, each with the time it arrived.
+type TimedLines = std::sync::Arc<std::sync::Mutex<Vec<(Instant, String)>>>;
+
+/// Stderr lines of a child as they come, and the thread reading them.
+fn timed_lines(
+    pipe: impl std::io::Read + Send + 'static,
+) -> (TimedLines, std::thread::JoinHandle<()>) {
+    use std::io::BufRead;
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l = lines.clone();
+    let t = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            l.lock().unwrap().push((Instant::now(), line));
+        }
+    });
+    (lines, t)
+}
+
+#[test]
+fn a_long_send_on_a_silent_path_reconnects_through_the_next_url_and_every_line_arrives() {
+    use std::io::Write;
+    const BEFORE: u32 = 20;
+    const AFTER: u32 = 40;
+    let (b, vhost, url) = setup("half_open_send");
+    let proxy = Proxy::start(b.amqp_port());
+    let via = proxy.url_for(&url, b.amqp_port());
+    rmq_url(&url)
+        .args(["queue-declare", "lines"])
+        .assert()
+        .success();
+    let mut child = Reaped(
+        rmq_std()
+            .args(["--url", &via, "--url", &url])
+            .args([
+                "--heartbeat",
+                &HEARTBEAT.to_string(),
+                "--connect-timeout",
+                "2",
+            ])
+            .args(["send", "-Q", "lines", "--lines"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (err_lines, err_reader) = timed_lines(child.0.stderr.take().unwrap());
+    let mut stdin = child.0.stdin.take().unwrap();
+    let stderr_text = |l: &std::sync::Mutex<Vec<(Instant, String)>>| {
+        l.lock()
+            .unwrap()
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // A slow feed: a line every 50 ms, as from `tail -f`.
+    for i in 0..BEFORE {
+        writeln!(stdin, "{i}").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_until(Duration::from_secs(20), "the first lines queued", || {
+        b.queue_messages(&vhost, "lines") == u64::from(BEFORE)
+    });
+    proxy.blackhole();
+    let cut = Instant::now();
+    // A few lines into the dead path (the first may still slip through the proxy), then
+    // nothing more until send has noticed by itself: it must not need the next line to find
+    // out that its connection is gone.
+    for i in BEFORE..BEFORE + 3 {
+        writeln!(stdin, "{i}").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let waited = Instant::now();
+    while !stderr_text(&err_lines).contains("reconnected") {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "send did not reconnect by itself while its input was silent: {}",
+            stderr_text(&err_lines)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for i in BEFORE + 3..BEFORE + AFTER {
+        writeln!(stdin, "{i}").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "send did not finish: {}",
+            stderr_text(&err_lines)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    err_reader.join().unwrap();
+    let err = stderr_text(&err_lines);
+    assert!(status.success(), "{status}: {err}");
+    let lost_at = err_lines
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(_, l)| l.contains("connection lost"))
+        .map(|(t, _)| *t)
+        .unwrap_or_else(|| panic!("no 'connection lost' warning: {err}"));
+    let noticed = lost_at - cut;
+    assert!(err.contains("heartbeat"), "{err}");
+    // amiquip gives up after two missed heartbeats; one more interval of slack for timing.
+    assert!(
+        noticed < Duration::from_secs(3 * HEARTBEAT + 1),
+        "noticed after {noticed:?}: {err}"
+    );
+    let resent: u64 = err
+        .split("re-sent ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no re-sent count in the summary: {err}"));
+    let total = BEFORE + AFTER;
+    let queued = b.queue_messages(&vhost, "lines");
+    let bodies = crate::support::stdout_lines(
+        rmq_url(&url).args(["receive", "-Q", "lines", "-n", &queued.to_string()]),
+        Duration::from_secs(30),
+    );
+    let mut seen = std::collections::BTreeMap::new();
+    for body in &bodies {
+        *seen.entry(body.parse::<u32>().unwrap()).or_insert(0u64) += 1;
+    }
+    assert_eq!(
+        seen.keys().copied().collect::<Vec<_>>(),
+        (0..total).collect::<Vec<_>>(),
+        "{err}"
+    );
+    let duplicates: u64 = seen.values().map(|n| n - 1).sum();
+    assert!(
+        duplicates <= resent,
+        "{duplicates} duplicates, {resent} re-sent: {err}"
+    );
+    eprintln!(
+        "half-open: send noticed the silent broker after {noticed:?}; {total} lines, {} \
+         messages queued, {resent} re-sent, {duplicates} duplicates",
+        bodies.len()
+    );
+}

@@ -28,6 +28,7 @@ mod perf;
 mod profiles;
 mod restart;
 mod secrets;
+mod secrets_admin;
 mod send_receive;
 mod stream_resume;
 mod streams;

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod api_faults;
 mod bad_input;
 mod exit_codes;
 mod filter;

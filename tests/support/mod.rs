@@ -5,6 +5,7 @@
 pub mod broker;
 mod cluster;
 mod external;
+pub mod http_fault;
 mod lifetime;
 mod node;
 mod ports;

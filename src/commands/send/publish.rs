@@ -16,6 +16,8 @@ use crate::signals;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+/// How long a wait for input goes before the confirms are looked at again.
+const INPUT_POLL: Duration = Duration::from_millis(100);
 /// At most this many unconfirmed messages in flight.
 const WINDOW: usize = 2048;
 /// At most this many bytes of unconfirmed bodies kept for re-publishing.
@@ -83,6 +85,7 @@ impl<'a> Sender<'a> {
     /// Read and publish everything; an input error stops the run after what came before.
     pub(super) fn pump(&mut self, mut input: Input) -> Result<()> {
         loop {
+            self.await_input(&input)?;
             if signals::stop_requested() {
                 return Err(Error::Interrupted("stopped reading input".into()));
             }
@@ -97,6 +100,18 @@ impl<'a> Sender<'a> {
                 self.publish_shared(&dest, &message)?;
             }
         }
+    }
+
+    /// While the input is silent (a slow pipe, `tail -f`), look at the connection rather than
+    /// block on the read: take the confirms in, and notice a connection that died meanwhile
+    /// (missed heartbeats on a half-open path), so that its unconfirmed messages are
+    /// re-published and the next line goes out on a new connection without waiting for it.
+    /// Without confirms there is nothing to look at (and no reconnecting).
+    fn await_input(&mut self, input: &Input) -> Result<()> {
+        while self.confirm && !signals::stop_requested() && !input.ready(INPUT_POLL) {
+            self.drain(Duration::ZERO)?;
+        }
+        Ok(())
     }
 
     /// Time spent waiting for input is not the broker's delay (--timeout).

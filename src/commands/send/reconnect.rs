@@ -18,6 +18,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3);
 impl Sender<'_> {
     /// A failure while publishing: reconnect if it is a lost connection, else give up.
     pub(super) fn recover(&mut self, e: Error) -> Result<()> {
+        // The I/O thread's own words ("missed heartbeats from the broker") when it has them.
+        let e = self.session.why_lost(e);
         let Error::ConnectionLost { reason, .. } = e else {
             return Err(self.name_refused_message(e));
         };
