@@ -86,6 +86,9 @@ Day-2 administration (management HTTP API):
   policy-declare    Create or replace a policy
   policy-delete     Delete a policy
 
+Operators' view (management HTTP API):
+  top               Watch the queues of a vhost live (NDJSON on a pipe)
+
 Shell:
   completions       Print a shell completion script
   man               Print the man page
@@ -223,6 +226,8 @@ subcommands! {
     PermissionsClear(commands::permissions_clear::Args) = "permissions-clear",
     PolicyDeclare(commands::policy_declare::Args) = "policy-declare",
     PolicyDelete(commands::policy_delete::Args) = "policy-delete",
+    // Operators' view (issue 15).
+    Top(commands::top::Args) = "top",
     // Shell integration.
     Completions(commands::completions::Args) = "completions",
     Man(commands::man::Args) = "man",

@@ -327,7 +327,7 @@ pub fn tsv_escape(s: &str) -> String {
 }
 
 /// Names may hold control characters: never send them raw to a terminal.
-fn terminal_safe(s: &str) -> String {
+pub(crate) fn terminal_safe(s: &str) -> String {
     if !s.chars().any(char::is_control) {
         return s.to_string();
     }

@@ -34,6 +34,7 @@ pub mod queue_delete;
 pub mod queue_purge;
 pub mod receive;
 pub mod send;
+pub mod top;
 pub mod user_declare;
 pub mod user_delete;
 pub mod vhost_declare;
@@ -87,5 +88,6 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::PolicyDelete(a) => policy_delete::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
         Command::Man(a) => man::run(a, ctx),
+        Command::Top(a) => top::run(a, ctx),
     }
 }

@@ -29,6 +29,7 @@ mod secrets;
 mod send_receive;
 mod streams;
 mod tls;
+mod top;
 mod tutorials;
 mod vhost_in_errors;
 mod worker;

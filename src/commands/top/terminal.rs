@@ -1,0 +1,70 @@
+//! The terminal while `rmq top` owns it: raw mode, the alternate screen, the cursor hidden;
+//! and the guard that gives it back as it was (raw mode off, the alternate screen left, the
+//! cursor shown) however top ends: a return, an error, or a panic (a panic hook restores it
+//! before the panic message is printed, so that the message is readable).
+//!
+//! The screen is drawn on stdout, which is a terminal whenever this runs (top's data for
+//! scripts goes through `output::Out` in json.rs).
+
+use crate::error::{Error, Result};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::{cursor, execute, terminal};
+use std::io::{Stdout, stdout};
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Is the terminal ours (so that the panic hook knows whether to restore it)?
+static TAKEN: AtomicBool = AtomicBool::new(false);
+static HOOK: Once = Once::new();
+
+/// The terminal, taken; restored on drop.
+pub struct Screen {
+    /// What top draws with.
+    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl Screen {
+    /// Take the terminal: raw mode, the alternate screen, no cursor.
+    pub fn take() -> Result<Screen> {
+        install_panic_hook();
+        terminal::enable_raw_mode()
+            .map_err(|e| Error::io("setting the terminal to raw mode", e))?;
+        TAKEN.store(true, Ordering::SeqCst);
+        // From here on, a failure is returned after `restore` (the guard below is not made).
+        let entered = execute!(stdout(), terminal::EnterAlternateScreen, cursor::Hide)
+            .and_then(|()| Terminal::new(CrosstermBackend::new(stdout())));
+        match entered {
+            Ok(terminal) => Ok(Screen { terminal }),
+            Err(e) => {
+                restore();
+                Err(Error::io("setting up the terminal", e))
+            }
+        }
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Give the terminal back (idempotent: only the first call after [`Screen::take`] acts).
+pub fn restore() {
+    if TAKEN.swap(false, Ordering::SeqCst) {
+        // Nothing better to do with a failure here than to try every step.
+        let _ = terminal::disable_raw_mode();
+        let _ = execute!(stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+    }
+}
+
+fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+    });
+}
