@@ -15,4 +15,5 @@ mod harness;
 mod help;
 mod negative_numbers;
 mod props;
+mod top;
 mod usage;
