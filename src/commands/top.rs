@@ -33,10 +33,12 @@ name); Up/Down (or k/j), PgUp/PgDn (or space), Home/End (or g/G) scroll.
 Columns: name, messages (ready + unacked), ready, unacked, consumers, publish/s, deliver/s
 (messages per second into the queue, and delivered or fetched from it), and the depth over
 the last minute as a sparkline (one character per poll, scaled to the queue's own largest
-depth; blank: empty). Rates are the broker's own (message_stats ..._details.rate); on a
-broker without them (management.rates_mode = none) they are computed from the message
-counters over the last 10 s of polls. The counts come from the management plugin's
-statistics, which it refreshes every 5 s by default (collect_statistics_interval).
+depth; blank: empty). Rates are the broker's own (message_stats ..._details.rate), except
+when it sends none (management.rates_mode = none) or a 0 that its message counter belies
+(the counter grew since the previous poll: the plain API answers 0 when
+collect_statistics_interval is under 5 s); those are computed from the counters over the
+last 10 s of polls. The counts come from the management plugin's statistics, which it
+refreshes every 5 s by default (collect_statistics_interval).
 
 On a pipe or with --json: one JSON object per queue per poll, flushed after each poll:
 timestamp (RFC 3339, UTC), vhost, name, messages, ready, unacked, consumers, publish_rate,

@@ -248,18 +248,32 @@ impl History {
     }
 }
 
-/// A counter's rate: the broker's when it sent one; else (`rates_mode = none`) the counter's
-/// growth over the last [`RATE_SPAN`] of `points` (None on the first poll, or when the
-/// counter went back: a queue deleted and declared again); 0 for a counter the broker has no
-/// value of (nothing published or delivered yet).
+/// A counter's rate: the broker's, unless it sent none (`rates_mode = none`) or a 0 that the
+/// counter itself contradicts (it grew since the previous poll: the plain API answers 0 when
+/// `collect_statistics_interval` is under its 5 s sample size); then the counter's growth
+/// over the last [`RATE_SPAN`] of `points`. 0 for a counter the broker has no value of
+/// (nothing published or delivered yet).
 fn rate(c: Counter, points: &VecDeque<Point>, value: fn(&Point) -> Option<u64>) -> Option<f64> {
-    if let Some(r) = c.rate {
-        return Some(r);
+    match (c.rate, c.total) {
+        (Some(r), _) if r > 0.0 => Some(r),
+        (None, None) => Some(0.0),
+        (Some(r), _) if !grew(points, value) => Some(r),
+        (r, _) => counted(points, value).or(r),
     }
-    let Some(now) = c.total else {
-        return Some(0.0);
-    };
+}
+
+/// Did the counter grow between the last two polls?
+fn grew(points: &VecDeque<Point>, value: fn(&Point) -> Option<u64>) -> bool {
+    let mut last_two = points.iter().rev().map(value);
+    matches!((last_two.next(), last_two.next()), (Some(Some(now)), Some(Some(then))) if now > then)
+}
+
+/// The counter's growth per second over the last [`RATE_SPAN`] of `points` (or since the
+/// poll before, when the polls are further apart). None on its first poll, or when it went
+/// back (a queue deleted and declared again).
+fn counted(points: &VecDeque<Point>, value: fn(&Point) -> Option<u64>) -> Option<f64> {
     let last = points.back()?;
+    let now = value(last)?;
     let mut earlier = points.range(..points.len() - 1);
     let base = earlier
         .clone()
@@ -353,6 +367,28 @@ mod tests {
         assert_eq!(rows[0].publish_rate, None);
         // Nothing ever delivered: 0.
         assert_eq!(rows[0].deliver_rate, Some(0.0));
+    }
+
+    #[test]
+    fn a_zero_rate_from_the_broker_that_its_counter_contradicts_is_computed() {
+        let t0 = Instant::now();
+        let with = |total: u64| Queue {
+            publish: Counter {
+                total: Some(total),
+                rate: Some(0.0),
+            },
+            ..queue("q", 0)
+        };
+        let mut h = History::default();
+        assert_eq!(
+            h.record(poll_at(t0, vec![with(10)]))[0].publish_rate,
+            Some(0.0)
+        );
+        let rows = h.record(poll_at(t0 + Duration::from_secs(2), vec![with(30)]));
+        assert_eq!(rows[0].publish_rate, Some(10.0), "grew by 20 in 2 s");
+        // The counter stands still: the broker's 0 holds.
+        let rows = h.record(poll_at(t0 + Duration::from_secs(4), vec![with(30)]));
+        assert_eq!(rows[0].publish_rate, Some(0.0));
     }
 
     #[test]
