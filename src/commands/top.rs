@@ -1,11 +1,13 @@
 //! `rmq top`: a live view of the queues of a vhost, polled through the management HTTP API:
 //! a full-screen table on a terminal (top/live.rs, drawn by top/screen.rs), NDJSON lines on
 //! a pipe or with `--json` (top/json.rs). top/poller.rs polls, top/sample.rs holds the data
-//! (rates, the depth history, the sort), top/terminal.rs takes and restores the terminal.
+//! (the depth history, the sort; top/rates.rs the rates), top/terminal.rs takes and restores
+//! the terminal.
 
 mod json;
 mod live;
 mod poller;
+mod rates;
 mod sample;
 mod screen;
 mod terminal;
@@ -33,11 +35,12 @@ name); Up/Down (or k/j), PgUp/PgDn (or space), Home/End (or g/G) scroll.
 Columns: name, messages (ready + unacked), ready, unacked, consumers, publish/s, deliver/s
 (messages per second into the queue, and delivered or fetched from it), and the depth over
 the last minute as a sparkline (one character per poll, scaled to the queue's own largest
-depth; blank: empty). Rates are the broker's own (message_stats ..._details.rate), except
-when it sends none (management.rates_mode = none) or a 0 that its message counter belies
-(the counter grew since the previous poll: the plain API answers 0 when
-collect_statistics_interval is under 5 s); those are computed from the counters over the
-last 10 s of polls. The counts come from the management plugin's statistics, which it
+depth; blank: empty). Rates come from the broker's message statistics: its own rate
+(message_stats ..._details.rate) when it reports one above 0; else, when the queue's
+counter grew since the previous poll, the counter's growth over the time since it last
+changed (so also with management.rates_mode = none); a rate is shown on for up to 10 s
+while the counter stands still (the plain API reads 0 between the broker's updates).
+The counts come from the management plugin's statistics, which it
 refreshes every 5 s by default (collect_statistics_interval).
 
 On a pipe or with --json: one JSON object per queue per poll, flushed after each poll:

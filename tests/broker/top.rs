@@ -204,6 +204,55 @@ fn top_on_a_terminal_says_the_api_cannot_be_reached_and_keeps_trying() {
     });
 }
 
+#[test]
+fn top_ends_when_its_terminal_goes_away() {
+    let (b, _vh, url) = setup("top-hangup");
+    let Some(sh) = Shell::start() else {
+        return;
+    };
+    let dir = scratch("top-hangup");
+    let pid_file = dir.join("pid");
+    // exec: the pid written is top's own.
+    sh.type_line(&format!(
+        "sh -c 'echo $$ > {}; exec \"$0\" \"$@\"' '{}' --url '{url}' --api-url {} top",
+        pid_file.display(),
+        rmq_bin().display(),
+        b.api_url()
+    ));
+    sh.wait_for("top's screen", |s| s.contains("updated "));
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    drop(sh); // kills the tmux server: the terminal hangs up
+    let alive = || !gone(pid);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still = alive();
+    if still {
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(
+        !still,
+        "rmq top (pid {pid}) still runs after its terminal went away"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Has the process exited (reaped, or a zombie its parent has not reaped yet)?
+fn gone(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
 /// The objects `top` printed for `queue`.
 fn objects_for(top: &Bg, queue: &str) -> Vec<Value> {
     top.lines()

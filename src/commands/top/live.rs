@@ -7,7 +7,7 @@
 
 use super::sample::{History, Poll, Row, Sort, sort};
 use super::screen::{self, Status, View};
-use super::terminal::Screen;
+use super::terminal::{Input, Screen, wait_for_input};
 use crate::error::{EXIT_ACCESS, EXIT_NOT_FOUND, EXIT_USAGE, Error, Result};
 use crossbeam_channel::{Receiver, TryRecvError};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -140,6 +140,8 @@ pub fn run(polls: Receiver<Result<Poll>>, settings: Settings) -> Result<()> {
     };
     let draw_err = |e| Error::io("drawing on the terminal", e);
     let mut dirty = true;
+    // A new size (the window was resized) is drawn at once.
+    let mut size = None;
     while !crate::signals::stop_requested() {
         if dirty {
             screen
@@ -148,22 +150,30 @@ pub fn run(polls: Receiver<Result<Poll>>, settings: Settings) -> Result<()> {
                 .map_err(draw_err)?;
             dirty = false;
         }
-        let page = screen
-            .terminal
-            .size()
-            .map(|s| screen::table_rows(s.height, &state.status))
-            .map_err(draw_err)?;
+        let page_size = screen.terminal.size().map_err(draw_err)?;
+        let page = screen::table_rows(page_size.height, &state.status);
+        if size != Some(page_size) {
+            size = Some(page_size);
+            dirty = true;
+        }
         // Keys are waited for up to 50 ms, then the poller is asked: neither waits long.
-        if event::poll(Duration::from_millis(50)).map_err(read_err)? {
-            match event::read().map_err(read_err)? {
-                Event::Key(k) => {
-                    if !state.key(action(k), page) {
-                        return Ok(());
+        match wait_for_input(Duration::from_millis(50)) {
+            // Nothing to draw on, nothing to restore: the terminal is gone.
+            Input::Gone => return Ok(()),
+            Input::Idle => {}
+            Input::Ready => {
+                while event::poll(Duration::ZERO).map_err(read_err)? {
+                    match event::read().map_err(read_err)? {
+                        Event::Key(k) => {
+                            if !state.key(action(k), page) {
+                                return Ok(());
+                            }
+                            dirty = true;
+                        }
+                        Event::Resize(..) => dirty = true,
+                        _ => {}
                     }
-                    dirty = true;
                 }
-                Event::Resize(..) => dirty = true,
-                _ => {}
             }
         }
         match polls.try_recv() {

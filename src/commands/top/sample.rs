@@ -1,7 +1,8 @@
 //! What `rmq top` shows, from the management API: one poll of a vhost's queues (only the
 //! fields top needs), each queue's history over the last minute, and the rows built from
-//! them (counts, publish and deliver rates), sorted. Nothing here draws or prints.
+//! them (counts, publish and deliver rates: rates.rs), sorted. Nothing here draws or prints.
 
+use super::rates::Rate;
 use crate::error::Result;
 use crate::mgmt::Api;
 use regex::Regex;
@@ -27,10 +28,6 @@ pub const FIELDS: &[&str] = &[
 
 /// How far back the depth history (the sparkline) reaches.
 pub const WINDOW: Duration = Duration::from_secs(60);
-
-/// A rate computed from counters spans at least this much of the history, since the broker
-/// updates its counters only every `collect_statistics_interval` (5 s by default).
-const RATE_SPAN: Duration = Duration::from_secs(10);
 
 /// One message counter of a queue: its total so far and the broker's rate of it.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -193,42 +190,51 @@ pub fn sort(rows: &mut [Row], by: Sort) {
 
 /// What is kept of one poll for one queue.
 #[derive(Clone, Copy, Debug)]
-struct Point {
-    at: Instant,
-    messages: Option<u64>,
-    publish: Option<u64>,
-    deliver: Option<u64>,
+pub(super) struct Point {
+    pub(super) at: Instant,
+    pub(super) messages: Option<u64>,
+    pub(super) publish: Option<u64>,
+    pub(super) deliver: Option<u64>,
+}
+
+/// One queue's polls of the last minute, and the rates last shown.
+#[derive(Debug, Default)]
+struct Track {
+    points: VecDeque<Point>,
+    publish: Rate,
+    deliver: Rate,
 }
 
 /// Each queue's polls of the last minute.
 #[derive(Debug, Default)]
 pub struct History {
-    queues: HashMap<String, VecDeque<Point>>,
+    queues: HashMap<String, Track>,
 }
 
 impl History {
     /// Keep `poll` (forgetting queues that are gone and points older than [`WINDOW`]) and
     /// return its rows, unsorted.
     pub fn record(&mut self, poll: Poll) -> Vec<Row> {
-        let mut seen: HashMap<String, VecDeque<Point>> = HashMap::with_capacity(poll.queues.len());
+        let mut seen: HashMap<String, Track> = HashMap::with_capacity(poll.queues.len());
         let mut rows = Vec::with_capacity(poll.queues.len());
         for q in poll.queues {
-            let mut points = self.queues.remove(&q.name).unwrap_or_default();
-            while points
+            let mut t = self.queues.remove(&q.name).unwrap_or_default();
+            while t
+                .points
                 .front()
                 .is_some_and(|p| poll.at.duration_since(p.at) > WINDOW)
             {
-                points.pop_front();
+                t.points.pop_front();
             }
-            points.push_back(Point {
+            t.points.push_back(Point {
                 at: poll.at,
                 messages: q.messages,
                 publish: q.publish.total,
                 deliver: q.deliver.total,
             });
-            let publish_rate = rate(q.publish, &points, |p| p.publish);
-            let deliver_rate = rate(q.deliver, &points, |p| p.deliver);
-            seen.insert(q.name.clone(), points);
+            let publish_rate = t.publish.next(q.publish, &t.points, |p| p.publish);
+            let deliver_rate = t.deliver.next(q.deliver, &t.points, |p| p.deliver);
+            seen.insert(q.name.clone(), t);
             rows.push(Row {
                 queue: q,
                 publish_rate,
@@ -243,45 +249,9 @@ impl History {
     pub fn depths(&self, queue: &str) -> Vec<Option<u64>> {
         self.queues
             .get(queue)
-            .map(|p| p.iter().map(|p| p.messages).collect())
+            .map(|t| t.points.iter().map(|p| p.messages).collect())
             .unwrap_or_default()
     }
-}
-
-/// A counter's rate: the broker's, unless it sent none (`rates_mode = none`) or a 0 that the
-/// counter itself contradicts (it grew since the previous poll: the plain API answers 0 when
-/// `collect_statistics_interval` is under its 5 s sample size); then the counter's growth
-/// over the last [`RATE_SPAN`] of `points`. 0 for a counter the broker has no value of
-/// (nothing published or delivered yet).
-fn rate(c: Counter, points: &VecDeque<Point>, value: fn(&Point) -> Option<u64>) -> Option<f64> {
-    match (c.rate, c.total) {
-        (Some(r), _) if r > 0.0 => Some(r),
-        (None, None) => Some(0.0),
-        (Some(r), _) if !grew(points, value) => Some(r),
-        (r, _) => counted(points, value).or(r),
-    }
-}
-
-/// Did the counter grow between the last two polls?
-fn grew(points: &VecDeque<Point>, value: fn(&Point) -> Option<u64>) -> bool {
-    let mut last_two = points.iter().rev().map(value);
-    matches!((last_two.next(), last_two.next()), (Some(Some(now)), Some(Some(then))) if now > then)
-}
-
-/// The counter's growth per second over the last [`RATE_SPAN`] of `points` (or since the
-/// poll before, when the polls are further apart). None on its first poll, or when it went
-/// back (a queue deleted and declared again).
-fn counted(points: &VecDeque<Point>, value: fn(&Point) -> Option<u64>) -> Option<f64> {
-    let last = points.back()?;
-    let now = value(last)?;
-    let mut earlier = points.range(..points.len() - 1);
-    let base = earlier
-        .clone()
-        .find(|p| last.at.duration_since(p.at) <= RATE_SPAN && value(p).is_some())
-        .or_else(|| earlier.rfind(|p| value(p).is_some()))?;
-    let then = value(base)?;
-    let secs = last.at.duration_since(base.at).as_secs_f64();
-    (now >= then && secs > 0.0).then(|| (now - then) as f64 / secs)
 }
 
 #[cfg(test)]
@@ -331,64 +301,6 @@ mod tests {
         // A queue just declared: the statistics do not know it yet.
         let q = Queue::from_api(&json!({"name": "new"}));
         assert_eq!((q.messages, q.consumers), (None, None));
-    }
-
-    #[test]
-    fn the_brokers_rate_is_used_and_else_computed_from_the_counters() {
-        let t0 = Instant::now();
-        let mut h = History::default();
-        let with = |total: u64, rate: Option<f64>| Queue {
-            publish: Counter {
-                total: Some(total),
-                rate,
-            },
-            ..queue("q", 0)
-        };
-        let rows = h.record(poll_at(t0, vec![with(100, Some(7.0))]));
-        assert_eq!(rows[0].publish_rate, Some(7.0));
-        // No broker rate (rates_mode = none): none on the first poll of the counter...
-        let mut h = History::default();
-        let rows = h.record(poll_at(t0, vec![with(100, None)]));
-        assert_eq!(rows[0].publish_rate, None);
-        // ... then its growth per second, over up to 10 s of history.
-        let rows = h.record(poll_at(t0 + Duration::from_secs(2), vec![with(120, None)]));
-        assert_eq!(rows[0].publish_rate, Some(10.0));
-        for s in [4, 6, 8, 10, 12] {
-            h.record(poll_at(t0 + Duration::from_secs(s), vec![with(120, None)]));
-        }
-        let rows = h.record(poll_at(t0 + Duration::from_secs(14), vec![with(170, None)]));
-        assert_eq!(
-            rows[0].publish_rate,
-            Some(5.0),
-            "50 over the 10 s since t0+4"
-        );
-        // A counter that went back (the queue was declared again) has no rate this time.
-        let rows = h.record(poll_at(t0 + Duration::from_secs(16), vec![with(3, None)]));
-        assert_eq!(rows[0].publish_rate, None);
-        // Nothing ever delivered: 0.
-        assert_eq!(rows[0].deliver_rate, Some(0.0));
-    }
-
-    #[test]
-    fn a_zero_rate_from_the_broker_that_its_counter_contradicts_is_computed() {
-        let t0 = Instant::now();
-        let with = |total: u64| Queue {
-            publish: Counter {
-                total: Some(total),
-                rate: Some(0.0),
-            },
-            ..queue("q", 0)
-        };
-        let mut h = History::default();
-        assert_eq!(
-            h.record(poll_at(t0, vec![with(10)]))[0].publish_rate,
-            Some(0.0)
-        );
-        let rows = h.record(poll_at(t0 + Duration::from_secs(2), vec![with(30)]));
-        assert_eq!(rows[0].publish_rate, Some(10.0), "grew by 20 in 2 s");
-        // The counter stands still: the broker's 0 holds.
-        let rows = h.record(poll_at(t0 + Duration::from_secs(4), vec![with(30)]));
-        assert_eq!(rows[0].publish_rate, Some(0.0));
     }
 
     #[test]
