@@ -124,6 +124,9 @@ _rmq() {
             rmq,send)
                 cmd="rmq__subcmd__send"
                 ;;
+            rmq,top)
+                cmd="rmq__subcmd__top"
+                ;;
             rmq,tree)
                 cmd="rmq__subcmd__tree"
                 ;;
@@ -253,6 +256,9 @@ _rmq() {
             rmq__subcmd__help,send)
                 cmd="rmq__subcmd__help__subcmd__send"
                 ;;
+            rmq__subcmd__help,top)
+                cmd="rmq__subcmd__help__subcmd__top"
+                ;;
             rmq__subcmd__help,tree)
                 cmd="rmq__subcmd__help__subcmd__tree"
                 ;;
@@ -281,7 +287,7 @@ _rmq() {
 
     case "${cmd}" in
         rmq)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete tree profiles completions man help"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete top tree profiles completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1081,7 +1087,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help)
-            opts="send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete tree profiles completions man help"
+            opts="send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete top tree profiles completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1585,6 +1591,20 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help__subcmd__send)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__help__subcmd__top)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3898,6 +3918,88 @@ _rmq() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vhost)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --heartbeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rmq__subcmd__top)
+            opts="-q -v -h -V --filter --sort --interval --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -W "messages rate name" -- "${cur}"))
+                    return 0
+                    ;;
+                --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -80,6 +80,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand permissions-clear 'Remove a user''s permissions in a vhost'
             cand policy-declare 'Create or replace a policy'
             cand policy-delete 'Delete a policy'
+            cand top 'Watch the queues of a vhost live (management HTTP API)'
             cand tree 'Show the topology of a vhost: exchanges, bindings, queues (management HTTP API)'
             cand profiles 'List the connection profiles of the config file'
             cand completions 'Print a shell completion script'
@@ -1284,6 +1285,35 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'rmq;top'= {
+            cand --filter 'Only queues whose name matches this regular expression (unanchored; use ^...$)'
+            cand --sort 'Order of the rows (on the screen, the s key changes it)'
+            cand --interval 'Seconds between two polls of the API'
+            cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
+            cand --host 'Host name, overriding the one in the URL'
+            cand --port 'Port, overriding the one in the URL'
+            cand --user 'User name, overriding the one in the URL'
+            cand --password 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)'
+            cand --password-file 'Read the password from this file (first line)'
+            cand --vhost 'Virtual host, overriding the one in the URL'
+            cand --connect-timeout 'Seconds allowed for the TCP connect plus the AMQP handshake'
+            cand --heartbeat 'AMQP heartbeat interval in seconds (overrides the URL''s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this'
+            cand --cacert 'CA certificate bundle (PEM) to trust for amqps:// and https://'
+            cand --cert 'Client certificate (PEM) for amqps://'
+            cand --key 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://'
+            cand --api-url 'Management HTTP API URL [default: http://<host>:15672]'
+            cand --profile 'Connection profile: a [profiles.NAME] table of the config file ($RMQ_CONFIG, else ~/.config/rmq/config.toml); flags and environment variables override its keys [default: the file''s default_profile]'
+            cand --insecure 'Skip TLS certificate verification (prints a warning)'
+            cand --json 'Machine-readable output (see each command)'
+            cand -q 'Print less on stderr (no summaries or progress)'
+            cand --quiet 'Print less on stderr (no summaries or progress)'
+            cand -v 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand --verbose 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'rmq;tree'= {
             cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
             cand --host 'Host name, overriding the one in the URL'
@@ -1430,6 +1460,7 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand permissions-clear 'Remove a user''s permissions in a vhost'
             cand policy-declare 'Create or replace a policy'
             cand policy-delete 'Delete a policy'
+            cand top 'Watch the queues of a vhost live (management HTTP API)'
             cand tree 'Show the topology of a vhost: exchanges, bindings, queues (management HTTP API)'
             cand profiles 'List the connection profiles of the config file'
             cand completions 'Print a shell completion script'
@@ -1511,6 +1542,8 @@ set edit:completion:arg-completer[rmq] = {|@words|
         &'rmq;help;policy-declare'= {
         }
         &'rmq;help;policy-delete'= {
+        }
+        &'rmq;help;top'= {
         }
         &'rmq;help;tree'= {
         }

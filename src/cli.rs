@@ -87,6 +87,7 @@ Day-2 administration (management HTTP API):
   policy-delete     Delete a policy
 
 Operators' view (management HTTP API):
+  top               Watch the queues of a vhost live (NDJSON on a pipe)
   tree              Show the topology: exchange -> binding key -> queue (--dot: Graphviz)
 
 Shell:
@@ -228,6 +229,7 @@ subcommands! {
     PolicyDeclare(commands::policy_declare::Args) = "policy-declare",
     PolicyDelete(commands::policy_delete::Args) = "policy-delete",
     // Operators' view (issue 15).
+    Top(commands::top::Args) = "top",
     Tree(commands::tree::Args) = "tree",
     // Shell integration.
     Profiles(commands::profiles::Args) = "profiles",

@@ -35,6 +35,7 @@ pub mod queue_delete;
 pub mod queue_purge;
 pub mod receive;
 pub mod send;
+pub mod top;
 pub mod tree;
 pub mod user_declare;
 pub mod user_delete;
@@ -90,6 +91,7 @@ pub fn dispatch(command: Command, ctx: &Ctx) -> Result<()> {
         Command::Profiles(a) => profiles::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
         Command::Man(a) => man::run(a, ctx),
+        Command::Top(a) => top::run(a, ctx),
         Command::Tree(a) => tree::run(a, ctx),
     }
 }

@@ -33,6 +33,7 @@ mod send_receive;
 mod stream_resume;
 mod streams;
 mod tls;
+mod top;
 mod tree;
 mod tutorials;
 mod vhost_in_errors;

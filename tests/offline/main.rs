@@ -17,4 +17,5 @@ mod help;
 mod negative_numbers;
 mod profiles;
 mod props;
+mod top;
 mod usage;
