@@ -83,9 +83,9 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('permissions-clear', 'permissions-clear', [CompletionResultType]::ParameterValue, 'Remove a user''s permissions in a vhost')
             [CompletionResult]::new('policy-declare', 'policy-declare', [CompletionResultType]::ParameterValue, 'Create or replace a policy')
             [CompletionResult]::new('policy-delete', 'policy-delete', [CompletionResultType]::ParameterValue, 'Delete a policy')
+            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the connection profiles of the config file')
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Watch the queues of a vhost live (management HTTP API)')
             [CompletionResult]::new('tree', 'tree', [CompletionResultType]::ParameterValue, 'Show the topology of a vhost: exchanges, bindings, queues (management HTTP API)')
-            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the connection profiles of the config file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -1327,6 +1327,34 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'rmq;profiles' {
+            [CompletionResult]::new('--columns', '--columns', [CompletionResultType]::ParameterName, 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name, overriding the one in the URL')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from this file (first line)')
+            [CompletionResult]::new('--vhost', '--vhost', [CompletionResultType]::ParameterName, 'Virtual host, overriding the one in the URL')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for the TCP connect plus the AMQP handshake')
+            [CompletionResult]::new('--heartbeat', '--heartbeat', [CompletionResultType]::ParameterName, 'AMQP heartbeat interval in seconds (overrides the URL''s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificate bundle (PEM) to trust for amqps:// and https://')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for amqps://')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Management HTTP API URL [default: http://<host>:15672]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile: a [profiles.NAME] table of the config file ($RMQ_CONFIG, else ~/.config/rmq/config.toml); flags and environment variables override its keys [default: the file''s default_profile]')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'rmq;top' {
             [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Only queues whose name matches this regular expression (unanchored; use ^...$)')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Order of the rows (on the screen, the s key changes it)')
@@ -1374,34 +1402,6 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile: a [profiles.NAME] table of the config file ($RMQ_CONFIG, else ~/.config/rmq/config.toml); flags and environment variables override its keys [default: the file''s default_profile]')
             [CompletionResult]::new('--dot', '--dot', [CompletionResultType]::ParameterName, 'Print a Graphviz digraph instead of the tree (rmq tree --dot | dot -Tsvg > topo.svg)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also show the default exchange with its implicit bindings, and the amq.* exchanges nothing is bound to')
-            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr (-v: what is used; -vv: debug)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'rmq;profiles' {
-            [CompletionResult]::new('--columns', '--columns', [CompletionResultType]::ParameterName, 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones')
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host name, overriding the one in the URL')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, overriding the one in the URL')
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name, overriding the one in the URL')
-            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)')
-            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from this file (first line)')
-            [CompletionResult]::new('--vhost', '--vhost', [CompletionResultType]::ParameterName, 'Virtual host, overriding the one in the URL')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for the TCP connect plus the AMQP handshake')
-            [CompletionResult]::new('--heartbeat', '--heartbeat', [CompletionResultType]::ParameterName, 'AMQP heartbeat interval in seconds (overrides the URL''s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this')
-            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificate bundle (PEM) to trust for amqps:// and https://')
-            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for amqps://')
-            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://')
-            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Management HTTP API URL [default: http://<host>:15672]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile: a [profiles.NAME] table of the config file ($RMQ_CONFIG, else ~/.config/rmq/config.toml); flags and environment variables override its keys [default: the file''s default_profile]')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Skip TLS certificate verification (prints a warning)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (see each command)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr (no summaries or progress)')
@@ -1507,9 +1507,9 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
             [CompletionResult]::new('permissions-clear', 'permissions-clear', [CompletionResultType]::ParameterValue, 'Remove a user''s permissions in a vhost')
             [CompletionResult]::new('policy-declare', 'policy-declare', [CompletionResultType]::ParameterValue, 'Create or replace a policy')
             [CompletionResult]::new('policy-delete', 'policy-delete', [CompletionResultType]::ParameterValue, 'Delete a policy')
+            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the connection profiles of the config file')
             [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Watch the queues of a vhost live (management HTTP API)')
             [CompletionResult]::new('tree', 'tree', [CompletionResultType]::ParameterValue, 'Show the topology of a vhost: exchanges, bindings, queues (management HTTP API)')
-            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the connection profiles of the config file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -1629,13 +1629,13 @@ Register-ArgumentCompleter -Native -CommandName 'rmq' -ScriptBlock {
         'rmq;help;policy-delete' {
             break
         }
+        'rmq;help;profiles' {
+            break
+        }
         'rmq;help;top' {
             break
         }
         'rmq;help;tree' {
-            break
-        }
-        'rmq;help;profiles' {
             break
         }
         'rmq;help;completions' {

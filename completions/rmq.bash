@@ -287,7 +287,7 @@ _rmq() {
 
     case "${cmd}" in
         rmq)
-            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete top tree profiles completions man help"
+            opts="-q -v -h -V --url --host --port --user --password --password-file --vhost --connect-timeout --heartbeat --cacert --cert --key --insecure --api-url --profile --json --quiet --verbose --help --version send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete profiles top tree completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1087,7 +1087,7 @@ _rmq() {
             return 0
             ;;
         rmq__subcmd__help)
-            opts="send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete top tree profiles completions man help"
+            opts="send receive peek worker call perf move exchange-declare queue-declare bind unbind queue-purge queue-delete exchange-delete list-queues list-exchanges list-bindings overview list-connections list-channels list-consumers list-vhosts list-users list-permissions list-policies list-nodes health-check close-connection definitions-export definitions-import vhost-declare vhost-delete user-declare user-delete permissions-set permissions-clear policy-declare policy-delete profiles top tree completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

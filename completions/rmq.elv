@@ -80,9 +80,9 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand permissions-clear 'Remove a user''s permissions in a vhost'
             cand policy-declare 'Create or replace a policy'
             cand policy-delete 'Delete a policy'
+            cand profiles 'List the connection profiles of the config file'
             cand top 'Watch the queues of a vhost live (management HTTP API)'
             cand tree 'Show the topology of a vhost: exchanges, bindings, queues (management HTTP API)'
-            cand profiles 'List the connection profiles of the config file'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -1285,6 +1285,33 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'rmq;profiles'= {
+            cand --columns 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones'
+            cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
+            cand --host 'Host name, overriding the one in the URL'
+            cand --port 'Port, overriding the one in the URL'
+            cand --user 'User name, overriding the one in the URL'
+            cand --password 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)'
+            cand --password-file 'Read the password from this file (first line)'
+            cand --vhost 'Virtual host, overriding the one in the URL'
+            cand --connect-timeout 'Seconds allowed for the TCP connect plus the AMQP handshake'
+            cand --heartbeat 'AMQP heartbeat interval in seconds (overrides the URL''s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this'
+            cand --cacert 'CA certificate bundle (PEM) to trust for amqps:// and https://'
+            cand --cert 'Client certificate (PEM) for amqps://'
+            cand --key 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://'
+            cand --api-url 'Management HTTP API URL [default: http://<host>:15672]'
+            cand --profile 'Connection profile: a [profiles.NAME] table of the config file ($RMQ_CONFIG, else ~/.config/rmq/config.toml); flags and environment variables override its keys [default: the file''s default_profile]'
+            cand --insecure 'Skip TLS certificate verification (prints a warning)'
+            cand --json 'Machine-readable output (see each command)'
+            cand -q 'Print less on stderr (no summaries or progress)'
+            cand --quiet 'Print less on stderr (no summaries or progress)'
+            cand -v 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand --verbose 'Print more on stderr (-v: what is used; -vv: debug)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'rmq;top'= {
             cand --filter 'Only queues whose name matches this regular expression (unanchored; use ^...$)'
             cand --sort 'Order of the rows (on the screen, the s key changes it)'
@@ -1331,33 +1358,6 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand --profile 'Connection profile: a [profiles.NAME] table of the config file ($RMQ_CONFIG, else ~/.config/rmq/config.toml); flags and environment variables override its keys [default: the file''s default_profile]'
             cand --dot 'Print a Graphviz digraph instead of the tree (rmq tree --dot | dot -Tsvg > topo.svg)'
             cand --all 'Also show the default exchange with its implicit bindings, and the amq.* exchanges nothing is bound to'
-            cand --insecure 'Skip TLS certificate verification (prints a warning)'
-            cand --json 'Machine-readable output (see each command)'
-            cand -q 'Print less on stderr (no summaries or progress)'
-            cand --quiet 'Print less on stderr (no summaries or progress)'
-            cand -v 'Print more on stderr (-v: what is used; -vv: debug)'
-            cand --verbose 'Print more on stderr (-v: what is used; -vv: debug)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'rmq;profiles'= {
-            cand --columns 'Show only these columns, in this order (comma-separated; also limits --json''s fields). An unknown name is exit 2, listing the valid ones'
-            cand --url 'Broker URL (amqp:// or amqps://); repeat it, or comma-separate RMQ_URL, to list several nodes of a cluster [default: amqp://guest:guest@localhost:5672/%2f; also read from AMQP_URL]'
-            cand --host 'Host name, overriding the one in the URL'
-            cand --port 'Port, overriding the one in the URL'
-            cand --user 'User name, overriding the one in the URL'
-            cand --password 'Password, overriding the URL''s (prefer RMQ_PASSWORD or --password-file: argv is visible in `ps`)'
-            cand --password-file 'Read the password from this file (first line)'
-            cand --vhost 'Virtual host, overriding the one in the URL'
-            cand --connect-timeout 'Seconds allowed for the TCP connect plus the AMQP handshake'
-            cand --heartbeat 'AMQP heartbeat interval in seconds (overrides the URL''s ?heartbeat=; 0 turns it off): a broker that goes silent is noticed within about twice this'
-            cand --cacert 'CA certificate bundle (PEM) to trust for amqps:// and https://'
-            cand --cert 'Client certificate (PEM) for amqps://'
-            cand --key 'Client private key (PEM: PKCS#8, PKCS#1 or SEC1) for amqps://'
-            cand --api-url 'Management HTTP API URL [default: http://<host>:15672]'
-            cand --profile 'Connection profile: a [profiles.NAME] table of the config file ($RMQ_CONFIG, else ~/.config/rmq/config.toml); flags and environment variables override its keys [default: the file''s default_profile]'
             cand --insecure 'Skip TLS certificate verification (prints a warning)'
             cand --json 'Machine-readable output (see each command)'
             cand -q 'Print less on stderr (no summaries or progress)'
@@ -1460,9 +1460,9 @@ set edit:completion:arg-completer[rmq] = {|@words|
             cand permissions-clear 'Remove a user''s permissions in a vhost'
             cand policy-declare 'Create or replace a policy'
             cand policy-delete 'Delete a policy'
+            cand profiles 'List the connection profiles of the config file'
             cand top 'Watch the queues of a vhost live (management HTTP API)'
             cand tree 'Show the topology of a vhost: exchanges, bindings, queues (management HTTP API)'
-            cand profiles 'List the connection profiles of the config file'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -1543,11 +1543,11 @@ set edit:completion:arg-completer[rmq] = {|@words|
         }
         &'rmq;help;policy-delete'= {
         }
+        &'rmq;help;profiles'= {
+        }
         &'rmq;help;top'= {
         }
         &'rmq;help;tree'= {
-        }
-        &'rmq;help;profiles'= {
         }
         &'rmq;help;completions'= {
         }

@@ -43,58 +43,58 @@ const HELP_TEMPLATE: &str = "\
 {usage-heading} {usage}
 
 Messaging (the tutorials):
-  send              Publish messages (tutorials 1-5; 2: new_task)
-  receive           Consume messages and print them (tutorials 1, 3, 4, 5)
-  worker            Work on a queue: the tutorial worker, or a command per message (2, 6)
-  call              Send a request and print the reply (tutorial 6: the RPC client)
-  peek              Show messages in a queue without removing them
-  move              Move messages from a queue to another queue or exchange, losing none
-  perf              Generate load and measure rates and latency (like PerfTest)
+  send                Publish messages (tutorials 1-5; 2: new_task)
+  receive             Consume messages and print them (tutorials 1, 3, 4, 5)
+  worker              Work on a queue: the tutorial worker, or a command per message (2, 6)
+  call                Send a request and print the reply (tutorial 6: the RPC client)
+  peek                Show messages in a queue without removing them
+  move                Move messages from a queue to another queue or exchange, losing none
+  perf                Generate load and measure rates and latency (like PerfTest)
 
 Administration:
-  exchange-declare  Declare an exchange
-  queue-declare     Declare a queue
-  bind              Bind a queue to an exchange
-  unbind            Remove a binding
-  queue-purge       Remove all ready messages from a queue
-  queue-delete      Delete a queue
-  exchange-delete   Delete an exchange
-  list-queues       List queues (management HTTP API)
-  list-exchanges    List exchanges (management HTTP API)
-  list-bindings     List bindings (management HTTP API)
+  exchange-declare    Declare an exchange
+  queue-declare       Declare a queue
+  bind                Bind a queue to an exchange
+  unbind              Remove a binding
+  queue-purge         Remove all ready messages from a queue
+  queue-delete        Delete a queue
+  exchange-delete     Delete an exchange
+  list-queues         List queues (management HTTP API)
+  list-exchanges      List exchanges (management HTTP API)
+  list-bindings       List bindings (management HTTP API)
 
 Day-2 administration (management HTTP API):
-  overview          Show the cluster: versions, nodes and alarms, totals, rates
-  list-connections  List client connections
-  list-channels     List channels
-  list-consumers    List consumers
-  list-vhosts       List virtual hosts
-  list-users        List users
-  list-permissions  List permissions
-  list-policies     List policies
-  list-nodes        List the cluster's nodes
-  health-check      Ask the broker's health checks (exit 9 when unhealthy)
-  close-connection  Close client connections (by name or user)
-  definitions-export Export the broker's definitions (JSON)
-  definitions-import Import definitions (--dry-run: list changes)
-  vhost-declare     Create a virtual host
-  vhost-delete      Delete a virtual host and all in it
-  user-declare      Create or update a user
-  user-delete       Delete a user
-  permissions-set   Set a user's permissions in a vhost
-  permissions-clear Remove a user's permissions in a vhost
-  policy-declare    Create or replace a policy
-  policy-delete     Delete a policy
+  overview            Show the cluster: versions, nodes and alarms, totals, rates
+  list-connections    List client connections
+  list-channels       List channels
+  list-consumers      List consumers
+  list-vhosts         List virtual hosts
+  list-users          List users
+  list-permissions    List permissions
+  list-policies       List policies
+  list-nodes          List the cluster's nodes
+  health-check        Ask the broker's health checks (exit 9 when unhealthy)
+  close-connection    Close client connections (by name or user)
+  definitions-export  Export the broker's definitions (JSON)
+  definitions-import  Import definitions (--dry-run: list changes)
+  vhost-declare       Create a virtual host
+  vhost-delete        Delete a virtual host and all in it
+  user-declare        Create or update a user
+  user-delete         Delete a user
+  permissions-set     Set a user's permissions in a vhost
+  permissions-clear   Remove a user's permissions in a vhost
+  policy-declare      Create or replace a policy
+  policy-delete       Delete a policy
 
-Operators' view (management HTTP API):
-  top               Watch the queues of a vhost live (NDJSON on a pipe)
-  tree              Show the topology: exchange -> binding key -> queue (--dot: Graphviz)
+Operators' view:
+  profiles            List the connection profiles of the config file
+  top                 Watch the queues of a vhost live (NDJSON on a pipe)
+  tree                Show the topology: exchange -> binding key -> queue (--dot: Graphviz)
 
 Shell:
-  profiles          List the connection profiles of the config file
-  completions       Print a shell completion script
-  man               Print the man page
-  help              Print the help of a subcommand
+  completions         Print a shell completion script
+  man                 Print the man page
+  help                Print the help of a subcommand
 
 Options:
 {options}
@@ -229,10 +229,10 @@ subcommands! {
     PolicyDeclare(commands::policy_declare::Args) = "policy-declare",
     PolicyDelete(commands::policy_delete::Args) = "policy-delete",
     // Operators' view (issue 15).
+    Profiles(commands::profiles::Args) = "profiles",
     Top(commands::top::Args) = "top",
     Tree(commands::tree::Args) = "tree",
     // Shell integration.
-    Profiles(commands::profiles::Args) = "profiles",
     Completions(commands::completions::Args) = "completions",
     Man(commands::man::Args) = "man",
 }
