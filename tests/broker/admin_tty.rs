@@ -2,7 +2,7 @@
 //! listing table. Runs `rmq` inside tmux (a private server per test); skips with a note when
 //! tmux is not installed (`SKIPPED:` line; a failure with RMQ_TEST_STRICT=1).
 
-use crate::support::{rmq_bin, rmq_url, setup, skip, test_home, unique_name, wait_until};
+use crate::support::{have_tmux, rmq_bin, rmq_url, setup, test_home, unique_name, wait_until};
 use std::process::Command;
 use std::time::Duration;
 
@@ -14,12 +14,7 @@ struct Tmux {
 impl Tmux {
     /// Start `command` (a shell command line) in a clean environment; `None` without tmux.
     fn start(command: &str) -> Option<Tmux> {
-        let have = Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !have {
-            skip("tmux is not installed (apt-get install tmux)");
+        if !have_tmux() {
             return None;
         }
         let socket = unique_name("rmq-tty");

@@ -323,7 +323,7 @@ fn move_restarted_after_50_kill_9s_loses_nothing() {
     let kill_phase = started.elapsed();
     // The broker gives a dead connection's unacked messages back once it sees it closed.
     wait_until(Duration::from_secs(30), "no consumer left", || {
-        consumers(b, &vhost) == 0
+        b.consumers(&vhost) == 0
     });
     let (src, dst) = (drain(&url, "src"), drain(&url, "dst"));
     let dups = all_there(&src, &dst, MESSAGES);
@@ -334,20 +334,4 @@ fn move_restarted_after_50_kill_9s_loses_nothing() {
         src.len(),
         dst.len()
     );
-}
-
-/// Consumers on every queue of the vhost, from the node itself (no stats lag).
-fn consumers(b: &Broker, vhost: &str) -> u64 {
-    let out = b.rabbitmqctl(&[
-        "-q",
-        "list_queues",
-        "-p",
-        vhost,
-        "consumers",
-        "--no-table-headers",
-    ]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse::<u64>().ok())
-        .sum()
 }

@@ -1,7 +1,7 @@
 //! `rmq move`: messages arrive unchanged, dead-letter replay puts them back where they died,
 //! what cannot be moved stays in order, a loop ends, and kill -9 loses nothing.
 
-use crate::support::{Broker, rmq_std, rmq_url, setup, stderr_of, stdout_lines};
+use crate::support::{rmq_std, rmq_url, setup, stderr_of, stdout_lines};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -261,7 +261,7 @@ fn move_killed_at_random_moments_loses_nothing() {
         kills += 1;
         // The broker gives a dead connection's unacked messages back once it sees it gone.
         crate::support::wait_until(Duration::from_secs(20), "no consumer left", || {
-            consumers(b, &vhost) == 0
+            b.consumers(&vhost) == 0
         });
         let total = b.queue_messages(&vhost, "src") + b.queue_messages(&vhost, "dst");
         assert!(
@@ -293,22 +293,6 @@ fn move_killed_at_random_moments_loses_nothing() {
             format!("move kill -9: {kills} kills, {N} messages, {dups} duplicates\n").as_bytes(),
         )
         .ok();
-}
-
-/// Consumers on every queue of the vhost, from the node itself (no stats lag).
-fn consumers(b: &Broker, vhost: &str) -> u64 {
-    let out = b.rabbitmqctl(&[
-        "-q",
-        "list_queues",
-        "-p",
-        vhost,
-        "consumers",
-        "--no-table-headers",
-    ]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse::<u64>().ok())
-        .sum()
 }
 
 #[test]

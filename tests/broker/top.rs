@@ -4,7 +4,7 @@
 //! installed (`SKIPPED:` line; a failure with RMQ_TEST_STRICT=1).
 
 use crate::bg::Bg;
-use crate::support::{rmq_bin, rmq_url, setup, skip, test_home, unique_name, wait_until};
+use crate::support::{have_tmux, rmq_bin, rmq_url, setup, test_home, unique_name, wait_until};
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -22,12 +22,7 @@ struct Shell {
 impl Shell {
     /// `None` (after a skip note) without tmux.
     fn start() -> Option<Shell> {
-        let have = Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !have {
-            skip("tmux is not installed (apt-get install tmux)");
+        if !have_tmux() {
             return None;
         }
         let socket = unique_name("rmq-top");

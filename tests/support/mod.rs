@@ -126,6 +126,18 @@ pub fn strict() -> bool {
     std::env::var("RMQ_TEST_STRICT").as_deref() == Ok("1")
 }
 
+/// Whether tmux runs here (the terminal tests drive it); when not, notes the skip.
+pub fn have_tmux() -> bool {
+    let have = std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        skip("tmux is not installed (apt-get install tmux)");
+    }
+    have
+}
+
 /// Says that the running test skips what it is meant to run, and why: prints
 /// `SKIPPED: <test>: <reason>` on stderr, or panics with that line when [`strict`]. The
 /// caller returns right after. The line goes to the process's stderr directly, past the

@@ -77,6 +77,22 @@ impl Broker {
         }
     }
 
+    /// Consumers on every queue of the vhost, from the node itself (no stats lag).
+    pub fn consumers(&self, vhost: &str) -> u64 {
+        let out = self.rabbitmqctl(&[
+            "-q",
+            "list_queues",
+            "-p",
+            vhost,
+            "consumers",
+            "--no-table-headers",
+        ]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse::<u64>().ok())
+            .sum()
+    }
+
     /// Messages in a queue (ready + unacknowledged), exact at the time of the call: asked of
     /// the node with `rabbitmqctl list_queues` (no stats lag). Against an external broker,
     /// the management API is polled until the count stays the same for 2 s. Panics when the
