@@ -2,9 +2,11 @@
 
 use crate::ctx::Ctx;
 use crate::error::Result;
-use crate::listing::{ColumnsArg, Pick, Scope, parse_regex};
+use crate::listing::{ColumnsArg, Pick, Scope, empty_note, parse_regex};
 use crate::mgmt::Api;
 use crate::mgmt::topology::without_stats;
+use crate::output::ListFormat;
+use crate::row_writer::RowWriter;
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -21,8 +23,11 @@ Examples:
 Output: a table on a terminal; tab-separated rows after a header line when stdout is not a
 terminal (tabs, newlines and backslashes in names are written as \\t, \\n and \\\\); a JSON
 array with --json (each object also has vhost, auto_delete, exclusive, state and arguments).
-Counts come from the management plugin's statistics, refreshed every 5 s by default; a count
-not known yet (a queue just created) is empty (null in JSON).";
+Rows come sorted by vhost, then name, as the management API sends them; TSV and JSON go to
+stdout as they are read, so memory does not grow with the number of queues (a table holds each
+row's text until the end, for the column widths). Counts come from the management plugin's
+statistics, refreshed every 5 s by default; a count not known yet (a queue just created) is
+empty (null in JSON).";
 
 /// List queues (through the management HTTP API)
 ///
@@ -71,7 +76,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let pick = Pick::new("list-queues", columns, COLUMNS, &args.columns.columns)?;
     let api = Api::new(ctx)?;
     let vhost = (!args.all_vhosts).then(|| api.vhost().to_string());
-    let all_vhosts = args.all_vhosts;
     // A table or TSV shows only its columns, so only their fields are asked for and kept; JSON
     // without --columns has every field of QUEUE_COLUMNS.
     let only_shown = !ctx.json() || pick.asked().is_some();
@@ -90,60 +94,70 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         _ => None,
     };
-    // Each queue becomes its row as it is read (the whole answer is never held); a table or
-    // TSV keeps only the cells of its columns.
-    let mut rows: Vec<((String, String), Row)> = Vec::new();
+    // The API sends the queues sorted by vhost, then name: each becomes its row and goes to
+    // stdout as it is read (a table holds one string per row), so memory does not grow with
+    // the number of queues (W8 in scripts/bench).
+    let format = ListFormat::detect(ctx.json());
+    let mut out = RowWriter::new(pick.shown(), format);
+    let mut order = Order::default();
     api.queues_each(vhost.as_deref(), fields.as_deref(), &mut |mut q| {
         let name = str_field(&q, "name");
         if args.filter.as_ref().is_some_and(|re| !re.is_match(&name)) {
             return;
         }
+        let vh = str_field(&q, "vhost");
         if let (Some(counts), Value::Object(o)) = (&counts, &mut q) {
-            let vh = o.get("vhost").and_then(Value::as_str).unwrap_or_default();
             let n = counts
-                .get(&(vh.to_string(), name.clone()))
+                .get(&(vh.clone(), name.clone()))
                 .copied()
                 .unwrap_or(0);
             o.insert("consumers".into(), n.into());
         }
-        // One vhost: no need to keep its name in every sort key.
-        let key = (
-            if all_vhosts {
-                str_field(&q, "vhost")
-            } else {
-                String::new()
-            },
-            name,
-        );
+        order.check(vh, name);
         let mut row = pick.row(queue_row(&q));
-        let row = if only_shown {
-            Row::Cells(
-                pick.shown()
-                    .iter()
-                    .map(|c| row.remove(c).unwrap_or(Value::Null))
-                    .collect(),
-            )
+        if only_shown {
+            let cells: Vec<Value> = pick
+                .shown()
+                .iter()
+                .map(|c| row.remove(c).unwrap_or(Value::Null))
+                .collect();
+            out.cells(&cells);
         } else {
-            Row::Fields(row)
-        };
-        rows.push((key, row));
-    })?;
-    // By vhost, then name (the API's order is not guaranteed).
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut listing = pick.listing();
-    for (_, row) in rows {
-        match row {
-            Row::Cells(c) => listing.push_cells(c),
-            Row::Fields(m) => listing.push(m),
+            out.fields(row);
         }
+    })?;
+    if out.is_empty() && format == ListFormat::Table {
+        let scope = Scope::of(vhost.as_deref());
+        crate::log::note(&empty_note("queues", scope, args.filter.is_some()));
     }
-    crate::listing::print(
-        &listing,
-        ctx.json(),
-        "queues",
-        Scope::of(vhost.as_deref()),
-        args.filter.is_some(),
-    )
+    out.finish()
+}
+
+/// The order the rows come in: by vhost, then name, as the management API sorts them (its
+/// default sort). Should a broker ever send another order, the listing says so once rather
+/// than pretend to be sorted.
+#[derive(Default)]
+struct Order {
+    last: Option<(String, String)>,
+    warned: bool,
+}
+
+impl Order {
+    fn check(&mut self, vhost: String, name: String) {
+        let key = (vhost, name);
+        if let Some(last) = &self.last
+            && key < *last
+            && !self.warned
+        {
+            self.warned = true;
+            crate::log::warn(&format!(
+                "the management API sent queue '{}' after '{}': the listing is in the API's \
+                 order, not sorted by vhost and name",
+                key.1, last.1
+            ));
+        }
+        self.last = Some(key);
+    }
 }
 
 /// The API fields the columns `shown` need: name and vhost always (sorting), and the
@@ -161,11 +175,6 @@ fn api_fields(shown: &[String]) -> Vec<&'static str> {
         }
     }
     fields
-}
-
-enum Row {
-    Cells(Vec<Value>),
-    Fields(Map<String, Value>),
 }
 
 fn queue_row(q: &Value) -> Map<String, Value> {
