@@ -22,7 +22,7 @@ pub mod url;
 
 use errors::{Failure, reason_of, strip_query, with_default};
 pub use url::default_url;
-use url::{parse_base, tls_config};
+use url::{is_loopback, parse_base, tls_config};
 
 use crate::ctx::Ctx;
 use crate::endpoint::redact_url;
@@ -51,6 +51,8 @@ pub struct Api {
     auth: String,
     user: String,
     vhost: String,
+    /// Ask for gzip-compressed answers (not from a broker on this machine).
+    gzip: bool,
 }
 
 /// What a request is about, for a 404.
@@ -123,6 +125,7 @@ impl Api {
         crate::log::info(&format!("management API at {}", redact_url(&base)));
         Ok(Api {
             agent: builder.build(),
+            gzip: !is_loopback(&base),
             base,
             auth,
             user,
@@ -278,6 +281,9 @@ impl Api {
             .request(method, &url)
             .set("Authorization", &self.auth)
             .set("Accept", "application/json");
+        if !self.gzip {
+            request = request.set("Accept-Encoding", "identity");
+        }
         for (k, v) in headers {
             request = request.set(k, v);
         }
