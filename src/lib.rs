@@ -24,8 +24,10 @@ pub(crate) mod output;
 pub(crate) mod profile;
 pub(crate) mod progress;
 pub(crate) mod prompt;
+pub(crate) mod row_writer;
 pub(crate) mod signals;
 pub(crate) mod stream_offset;
+pub(crate) mod table;
 pub(crate) mod tls;
 
 use error::Error;

@@ -175,13 +175,9 @@ pub struct Listing {
     placeholders: Vec<(String, String)>,
 }
 
-/// One row: a JSON object, or (a table or TSV of many rows) only the cells of the columns,
-/// in their order, which costs a fraction of an object's memory.
-#[derive(Debug)]
-enum Row {
-    Fields(serde_json::Map<String, serde_json::Value>),
-    Cells(Box<[serde_json::Value]>),
-}
+/// One row: a JSON object. (A listing too long to hold goes through
+/// [`crate::row_writer::RowWriter`] instead.)
+type Row = serde_json::Map<String, serde_json::Value>;
 
 impl Listing {
     /// A listing showing these fields (in this order) as columns.
@@ -201,24 +197,11 @@ impl Listing {
 
     /// Add a row.
     pub fn push(&mut self, row: serde_json::Map<String, serde_json::Value>) {
-        self.rows.push(Row::Fields(row));
-    }
-
-    /// Add a row of the columns' values, in their order (JSON then has only these fields).
-    pub fn push_cells(&mut self, cells: Vec<serde_json::Value>) {
-        debug_assert_eq!(cells.len(), self.columns.len());
-        self.rows.push(Row::Cells(cells.into_boxed_slice()));
+        self.rows.push(row);
     }
 
     fn get<'a>(&self, row: &'a Row, col: &str) -> Option<&'a serde_json::Value> {
-        match row {
-            Row::Fields(m) => m.get(col),
-            Row::Cells(c) => self
-                .columns
-                .iter()
-                .position(|k| k == col)
-                .and_then(|i| c.get(i)),
-        }
+        row.get(col)
     }
 
     /// No rows.
@@ -231,13 +214,9 @@ impl Listing {
     }
 
     fn numeric(&self, col: &str) -> bool {
-        self.rows
-            .iter()
-            .any(|r| matches!(self.get(r, col), Some(v) if v.is_number()))
-            && self.rows.iter().all(|r| {
-                matches!(self.get(r, col), None | Some(serde_json::Value::Null))
-                    || matches!(self.get(r, col), Some(v) if v.is_number())
-            })
+        let mut n = crate::table::Numeric::default();
+        self.rows.iter().for_each(|r| n.see(self.get(r, col)));
+        n.is_numeric()
     }
 }
 
@@ -260,17 +239,7 @@ impl Out {
                 let rows = listing
                     .rows
                     .iter()
-                    .map(|r| match r {
-                        Row::Fields(m) => serde_json::Value::Object(m.clone()),
-                        Row::Cells(c) => serde_json::Value::Object(
-                            listing
-                                .columns
-                                .iter()
-                                .cloned()
-                                .zip(c.iter().cloned())
-                                .collect(),
-                        ),
-                    })
+                    .map(|r| serde_json::Value::Object(r.clone()))
                     .collect();
                 self.json(&serde_json::Value::Array(rows))?;
             }
@@ -326,40 +295,11 @@ pub fn tsv_escape(s: &str) -> String {
     out
 }
 
-/// Names may hold control characters: never send them raw to a terminal.
-pub fn terminal_safe(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-fn render_table(listing: &Listing) -> String {
-    use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table, presets};
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut table = Table::new();
-    table
-        .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    table.set_header(listing.columns.iter().map(|c| {
-        let cell = Cell::new(c);
-        if color {
-            cell.add_attribute(Attribute::Bold)
-        } else {
-            cell
-        }
-    }));
+pub(crate) fn render_table(listing: &Listing) -> String {
+    use crate::table::terminal_safe;
     let right: Vec<bool> = listing.columns.iter().map(|c| listing.numeric(c)).collect();
-    for row in &listing.rows {
-        table.add_row(listing.columns.iter().zip(&right).map(|(c, &r)| {
+    let rows = listing.rows.iter().map(|row| {
+        listing.columns.iter().map(move |c| {
             let mut text = listing.cell(row, c);
             if text.is_empty()
                 && let Some((_, p)) = listing.placeholders.iter().find(|(pc, _)| pc == c)
@@ -367,15 +307,10 @@ fn render_table(listing: &Listing) -> String {
             {
                 text = p.clone();
             }
-            let cell = Cell::new(terminal_safe(&text));
-            if r {
-                cell.set_alignment(CellAlignment::Right)
-            } else {
-                cell
-            }
-        }));
-    }
-    table.to_string()
+            terminal_safe(&text)
+        })
+    });
+    crate::table::render(&listing.columns, &right, rows)
 }
 
 #[cfg(test)]

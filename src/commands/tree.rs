@@ -80,7 +80,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let exchanges = api.exchanges(Some(&vhost))?;
     let bindings = api.bindings(Some(&vhost), None, None)?;
     let mut queues = Vec::new();
-    api.queues_each(Some(&vhost), Some(QUEUE_FIELDS), &mut |q| queues.push(q))?;
+    api.queues_each(Some(&vhost), Some(QUEUE_FIELDS), false, &mut |q| {
+        queues.push(q)
+    })?;
     let topology = Topology::new(&exchanges, &bindings, &queues, args.all);
     let mut out = Out::new();
     if args.dot {

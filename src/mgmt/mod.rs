@@ -23,7 +23,7 @@ pub mod url;
 
 use errors::{Failure, reason_of, strip_query, with_default};
 pub use url::default_url;
-use url::{parse_base, tls_config};
+use url::{is_loopback, parse_base, tls_config};
 
 use crate::ctx::Ctx;
 use crate::endpoint::redact_url;
@@ -59,6 +59,8 @@ pub struct Api {
     vhost: String,
     /// The whole-request bound, for messages.
     timeout: Duration,
+    /// Ask for gzip-compressed answers (not from a broker on this machine).
+    gzip: bool,
 }
 
 /// What a request is about, for a 404.
@@ -132,6 +134,7 @@ impl Api {
         crate::log::info(&format!("management API at {}", redact_url(&base)));
         Ok(Api {
             agent: builder.build(),
+            gzip: !is_loopback(&base),
             base,
             auth,
             user,
@@ -284,6 +287,9 @@ impl Api {
             .request(method, &url)
             .set("Authorization", &self.auth)
             .set("Accept", "application/json");
+        if !self.gzip {
+            request = request.set("Accept-Encoding", "identity");
+        }
         for (k, v) in headers {
             request = request.set(k, v);
         }

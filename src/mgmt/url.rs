@@ -66,6 +66,21 @@ pub(super) fn parse_base(raw: &str) -> Result<(String, Option<String>, Option<St
     Ok((base, user, password))
 }
 
+/// Is the API on this machine (localhost, 127.0.0.0/8, ::1)? Then its answers are not worth
+/// compressing: no network to save, and gzip costs the broker CPU (10,000 queues: ~0.2 s of
+/// a ~0.9 s answer, W8 in scripts/bench).
+pub(super) fn is_loopback(base: &str) -> bool {
+    match url::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 pub(super) fn tls_config(ctx: &Ctx) -> Result<Arc<rustls::ClientConfig>> {
     let g = &ctx.global;
     if g.insecure {
@@ -88,6 +103,27 @@ mod tests {
         assert_eq!(b, "https://h/rabbitmq");
         assert!(u.is_none() && p.is_none());
         assert_eq!(parse_base("http://[::1]:1").unwrap().0, "http://[::1]:1");
+    }
+
+    #[test]
+    fn loopback_addresses_are_told_apart() {
+        for local in [
+            "http://localhost:1",
+            "http://LocalHost",
+            "http://127.0.0.1:15672",
+            "http://127.1.2.3",
+            "http://[::1]:1",
+        ] {
+            assert!(is_loopback(local), "{local}");
+        }
+        for remote in [
+            "http://rabbit.example:15672",
+            "https://10.0.0.1",
+            "http://[::2]",
+            "http://localhost.example",
+        ] {
+            assert!(!is_loopback(remote), "{remote}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod heartbeat;
 mod interactive;
 mod kill9;
 mod listing;
+mod listing_order;
 mod move_faults;
 mod move_messages;
 mod perf;

@@ -105,7 +105,7 @@ pub fn poll(api: &Api, vhost: &str, filter: Option<&Regex>) -> Result<Poll> {
     let started = Instant::now();
     let mut queues = Vec::new();
     let mut total = 0;
-    api.queues_each(Some(vhost), Some(FIELDS), &mut |v| {
+    api.queues_each(Some(vhost), Some(FIELDS), false, &mut |v| {
         total += 1;
         let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
         if filter.is_none_or(|re| re.is_match(name)) {

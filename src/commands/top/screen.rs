@@ -274,7 +274,7 @@ fn seconds(d: Duration) -> String {
 
 /// Names may hold control characters: never send them raw to the terminal.
 fn safe(s: &str) -> String {
-    crate::output::terminal_safe(s)
+    crate::table::terminal_safe(s)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! escaped. Nothing here fetches or prints: it returns lines.
 
 use super::model::{Edge, ExchangeNode, Queue, Target, Tree, arguments_text};
-use crate::output::terminal_safe;
+use crate::table::terminal_safe;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
