@@ -79,10 +79,14 @@ fn listings_show_a_consuming_client_as_the_api_does() {
         .spawn()
         .unwrap();
     let enc = crate::support::pct_encode(&vh);
+    // The consumer, and its connection with the client's properties (a busy broker shows
+    // the connection a moment before its details).
     wait_until(Duration::from_secs(30), "the consumer in the API", || {
         b.api_get(&format!("consumers/{enc}"))
             .as_array()
             .is_some_and(|a| !a.is_empty())
+            && b.api_get(&format!("vhosts/{enc}/connections"))[0]["client_properties"]["product"]
+                .is_string()
     });
     let truth = b.api_get(&format!("vhosts/{enc}/connections"));
     let conn = &truth[0];
