@@ -36,6 +36,25 @@ fn wrong_password_exits_4_without_printing_it() {
 }
 
 #[test]
+fn send_refused_write_exits_4_without_reconnecting() {
+    let (b, vhost, url) = crate::support::setup("nowrite");
+    let out = b.rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", "", ".*"]);
+    assert!(out.status.success(), "{out:?}");
+    let a = rmq_url(&url)
+        .args(["send", "-Q", "nowrite", "hi"])
+        .assert()
+        .code(4);
+    let err = stderr_of(&a);
+    assert!(err.contains("ACCESS_REFUSED"), "{err}");
+    // The refusal is not a lost connection: no reconnect, nothing published again.
+    assert!(!err.contains("reconnect"), "{err}");
+    assert!(
+        err.contains("sent 1 to queue 'nowrite', confirmed 0"),
+        "{err}"
+    );
+}
+
+#[test]
 fn missing_exchange_and_vhost_exit_5() {
     let b = Broker::shared();
     let vh = b.vhost(&unique_name("nf"));

@@ -25,7 +25,12 @@ impl Sender<'_> {
         } else {
             None
         };
-        let settled = self.settle(settle);
+        // After the broker refused something (and closed the channel with it), waiting for
+        // confirms would only find the channel gone and reconnect to publish again.
+        let settled = match &outcome {
+            Err(e) if refused_by_broker(e) => Ok(()),
+            _ => self.settle(settle),
+        };
         if !self.watch.claim() {
             super::watchdog::Watch::park_forever();
         }
@@ -102,4 +107,15 @@ pub(super) fn print_summary(s: &Stats, target: &str, confirm: bool, secs: f64, j
         line += &format!(" ({rate:.0} msg/s)");
     }
     log::note(&line);
+}
+
+/// Errors that end the publisher's channel or connection: nothing is left to settle.
+fn refused_by_broker(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::AccessRefused { .. }
+            | Error::NotFound { .. }
+            | Error::Precondition { .. }
+            | Error::ConnectionLost { .. }
+    )
 }
