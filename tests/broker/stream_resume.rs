@@ -4,7 +4,7 @@
 //! broker restart too.
 
 use crate::bg::Bg;
-use crate::support::{Broker, rmq_std, rmq_url, setup, stderr_of};
+use crate::support::{Broker, rmq_std, rmq_url, setup, stderr_of, wait_output};
 use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -121,27 +121,17 @@ fn stream_reader_losing_its_connection_exits_3_and_prints_where_to_resume() {
         let mut tail = String::new();
         out.read_to_string(&mut tail).map(|_| tail)
     });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("receive did not exit after its connection was closed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let done = wait_output(
+        child,
+        Duration::from_secs(60),
+        "receive after its connection was closed",
+    );
     let tail = tail.join().unwrap().unwrap();
     got.extend(tail.lines().map(|l| l.parse::<u64>().unwrap()));
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (status, err) = (
+        done.status,
+        String::from_utf8_lossy(&done.stderr).into_owned(),
+    );
     assert_eq!(status.code(), Some(3), "{err}");
     assert!(err.contains("connection lost"), "{err}");
     let resume = resume_offset(&err);
