@@ -73,6 +73,19 @@ struct State {
 }
 
 impl State {
+    /// Nothing polled yet.
+    fn new(settings: Settings) -> State {
+        State {
+            settings,
+            rows: Vec::new(),
+            total: 0,
+            history: History::default(),
+            status: Status::Waiting,
+            scroll: 0,
+            last: None,
+        }
+    }
+
     fn polled(&mut self, poll: Poll) {
         self.status = Status::Updated(poll.wall, poll.took);
         self.last = Some(poll.wall);
@@ -129,15 +142,7 @@ impl State {
 pub fn run(polls: Receiver<Result<Poll>>, settings: Settings) -> Result<()> {
     crate::signals::install(false);
     let mut screen = Screen::take()?;
-    let mut state = State {
-        settings,
-        rows: Vec::new(),
-        total: 0,
-        history: History::default(),
-        status: Status::Waiting,
-        scroll: 0,
-        last: None,
-    };
+    let mut state = State::new(settings);
     let draw_err = |e| Error::io("drawing on the terminal", e);
     let mut dirty = true;
     // A new size (the window was resized) is drawn at once.
@@ -226,21 +231,13 @@ mod tests {
 
     #[test]
     fn scrolling_stops_at_both_ends() {
-        let mut s = State {
-            settings: Settings {
-                vhost: "/".into(),
-                api: String::new(),
-                filter: None,
-                sort: Sort::Messages,
-                interval: Duration::from_secs(2),
-            },
-            rows: Vec::new(),
-            total: 0,
-            history: History::default(),
-            status: Status::Waiting,
-            scroll: 0,
-            last: None,
-        };
+        let mut s = State::new(Settings {
+            vhost: "/".into(),
+            api: String::new(),
+            filter: None,
+            sort: Sort::Messages,
+            interval: Duration::from_secs(2),
+        });
         s.rows = (0..25)
             .map(|i| Row {
                 queue: super::super::sample::Queue {
