@@ -35,6 +35,13 @@ pub fn write_in_pieces<T>(
     width: Option<u16>,
     write: &mut dyn FnMut(&str) -> crate::error::Result<()>,
 ) -> crate::error::Result<()> {
+    let whole = |write: &mut dyn FnMut(&str) -> crate::error::Result<()>| {
+        let table = filled(columns, right, rows.iter().map(&cells), width);
+        write(&format!("{table}\n"))
+    };
+    if rows.len() <= PIECE {
+        return whole(write);
+    }
     let widths = rows
         .chunks(PIECE)
         .fold(vec![0; columns.len()], |mut acc, piece| {
@@ -47,9 +54,8 @@ pub fn write_in_pieces<T>(
     // A row of each column's widest cell: if it fits on one line, every row does.
     let widest = widths.iter().map(|&w| "x".repeat(usize::from(w)));
     let fits = filled(columns, right, [widest], width).lines().count() == 5;
-    if rows.len() <= PIECE || !fits {
-        let table = filled(columns, right, rows.iter().map(&cells), width);
-        return write(&format!("{table}\n"));
+    if !fits {
+        return whole(write);
     }
     let last = rows.len().div_ceil(PIECE) - 1;
     for (i, piece) in rows.chunks(PIECE).enumerate() {
