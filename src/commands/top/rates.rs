@@ -35,12 +35,12 @@ impl Rate {
         value: fn(&Point) -> Option<u64>,
     ) -> Option<f64> {
         let now = points.back()?.at;
+        // `counted` is None unless the counter grew: either way a fresh rate is above 0.
         let fresh = match c.rate {
             Some(r) if r > 0.0 => Some(r),
-            _ if grew(points, value) => counted(points, value),
-            _ => None,
+            _ => counted(points, value),
         };
-        if let Some(r) = fresh.filter(|r| *r > 0.0) {
+        if let Some(r) = fresh {
             self.held = Some((r, now));
             return Some(r);
         }
@@ -56,12 +56,6 @@ impl Rate {
             }
         }
     }
-}
-
-/// Did the counter grow between the last two polls?
-fn grew(points: &VecDeque<Point>, value: fn(&Point) -> Option<u64>) -> bool {
-    let mut last_two = points.iter().rev().map(value);
-    matches!((last_two.next(), last_two.next()), (Some(Some(now)), Some(Some(then))) if now > then)
 }
 
 /// The counter's last step per second: its growth at the last poll, over the time since the
