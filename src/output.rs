@@ -200,22 +200,18 @@ impl Listing {
         self.rows.push(row);
     }
 
-    fn get<'a>(&self, row: &'a Row, col: &str) -> Option<&'a serde_json::Value> {
-        row.get(col)
-    }
-
     /// No rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
     fn cell(&self, row: &Row, col: &str) -> String {
-        cell_text(self.get(row, col).unwrap_or(&serde_json::Value::Null))
+        cell_text(row.get(col).unwrap_or(&serde_json::Value::Null))
     }
 
     fn numeric(&self, col: &str) -> bool {
         let mut n = crate::table::Numeric::default();
-        self.rows.iter().for_each(|r| n.see(self.get(r, col)));
+        self.rows.iter().for_each(|r| n.see(r.get(col)));
         n.is_numeric()
     }
 }
@@ -303,7 +299,7 @@ pub(crate) fn render_table(listing: &Listing) -> String {
             let mut text = listing.cell(row, c);
             if text.is_empty()
                 && let Some((_, p)) = listing.placeholders.iter().find(|(pc, _)| pc == c)
-                && matches!(listing.get(row, c), Some(serde_json::Value::String(_)))
+                && matches!(row.get(c), Some(serde_json::Value::String(_)))
             {
                 text = p.clone();
             }

@@ -4,6 +4,7 @@
 //! Only the rows that fit are built. Nothing here reads keys or polls.
 
 use super::sample::{History, Row, Sort};
+use crate::table::terminal_safe;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -113,13 +114,13 @@ fn title_line(view: &View) -> String {
             "{} of {} queues match '{}'",
             view.rows.len(),
             view.total,
-            safe(re)
+            terminal_safe(re)
         ),
         None => format!("{} queues", view.total),
     };
     format!(
         "rmq top  vhost '{}' at {}  {shown}{}sort: {}  every {} s",
-        safe(view.vhost),
+        terminal_safe(view.vhost),
         view.api,
         if view.polled { "  " } else { "" },
         view.sort.name(),
@@ -156,8 +157,8 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &View) {
     frame.render_widget(table, area);
     if view.rows.is_empty() && view.polled && area.height > 2 {
         let what = match view.filter {
-            Some(re) => format!("no queue matches '{}'", safe(re)),
-            None => format!("no queues in vhost '{}'", safe(view.vhost)),
+            Some(re) => format!("no queue matches '{}'", terminal_safe(re)),
+            None => format!("no queues in vhost '{}'", terminal_safe(view.vhost)),
         };
         let below = Rect {
             y: area.y + 1,
@@ -174,7 +175,7 @@ fn table_row<'a>(r: &'a Row, history: &History, spark: usize) -> TableRow<'a> {
     let rate =
         |v: Option<f64>| Cell::from(right(&v.map(|r| format!("{r:.1}")).unwrap_or_default()));
     TableRow::new(vec![
-        Cell::from(safe(&q.name)),
+        Cell::from(terminal_safe(&q.name)),
         count(q.messages),
         count(q.ready),
         count(q.unacked),
@@ -270,11 +271,6 @@ fn clock(t: SystemTime) -> String {
 fn seconds(d: Duration) -> String {
     let s = format!("{:.3}", d.as_secs_f64());
     s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-/// Names may hold control characters: never send them raw to the terminal.
-fn safe(s: &str) -> String {
-    crate::table::terminal_safe(s)
 }
 
 #[cfg(test)]
