@@ -122,9 +122,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 .unwrap_or(0);
             o.insert("consumers".into(), n.into());
         }
-        let mut row = queue_row(&q);
-        row.insert("vhost".into(), vh.as_str().into());
-        let mut row = pick.row(row);
+        let mut row = pick.row(queue_row(&q, &vh));
         // One vhost: no need to keep its name in every held row's key.
         let vh = if args.all_vhosts { vh.as_str() } else { "" };
         if only_shown {
@@ -166,10 +164,11 @@ fn api_fields(shown: &[String], all_vhosts: bool) -> Vec<&'static str> {
     fields
 }
 
-fn queue_row(q: &Value) -> Map<String, Value> {
+/// The row of queue `q` (its vhost `vhost`: the API leaves it out when one was asked).
+fn queue_row(q: &Value, vhost: &str) -> Map<String, Value> {
     let mut row = Map::new();
     row.insert("name".into(), str_field(q, "name").into());
-    row.insert("vhost".into(), str_field(q, "vhost").into());
+    row.insert("vhost".into(), vhost.into());
     row.insert("messages".into(), num_field(q, "messages"));
     row.insert("ready".into(), num_field(q, "messages_ready"));
     row.insert("unacked".into(), num_field(q, "messages_unacknowledged"));
