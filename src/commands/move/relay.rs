@@ -312,10 +312,12 @@ impl Relay {
     /// Mark the copies the broker returned; they stay in the source when confirmed.
     fn take_returns(&mut self, publisher: &Publisher) {
         for r in publisher.returned() {
+            // Hashed once, not once per copy it is compared with.
+            let r_print = fingerprint(&r.message.body);
             if let Some(f) = self
                 .window
                 .tokens_mut()
-                .find(|f| !f.returned && is_return_of(&r, &f.route, f.print))
+                .find(|f| !f.returned && is_return_of(&r, r_print, &f.route, f.print))
             {
                 f.returned = true;
             }
