@@ -103,7 +103,7 @@ impl Relay {
     /// its copy is at the destination already: it was not moved after all, and moving it
     /// again makes a duplicate.
     pub(super) fn came_back(&mut self, d: &Delivery, print: (usize, u64)) -> bool {
-        if !d.redelivered || self.suspects.is_empty() || !self.suspects.take(print) {
+        if !d.redelivered || !self.suspects.take(print) {
             return false;
         }
         let t = &mut self.tally;
@@ -178,11 +178,10 @@ impl Relay {
 
     fn count_loss(&mut self, why: &Error) -> Result<()> {
         let l = &mut self.losses;
-        if self.tally.moved > l.moved_at_last || l.in_a_row == 0 {
-            l.in_a_row = 1;
-        } else {
-            l.in_a_row += 1;
+        if self.tally.moved > l.moved_at_last {
+            l.in_a_row = 0;
         }
+        l.in_a_row += 1;
         l.moved_at_last = self.tally.moved;
         if l.in_a_row > MAX_LOSSES_IN_A_ROW {
             let reason = match why {
