@@ -121,3 +121,11 @@ impl Drop for Bg {
         }
     }
 }
+
+/// Take every message of `queue` (bodies that are numbers, one per line): what a test
+/// counts after a fault.
+pub fn drain(url: &str, queue: &str) -> Vec<u64> {
+    let mut r = Bg::start(&["--url", url, "receive", "-Q", queue, "--timeout", "2"]);
+    assert!(r.wait(Duration::from_secs(120)).success(), "{}", r.stderr());
+    r.lines().iter().map(|l| l.parse().unwrap()).collect()
+}

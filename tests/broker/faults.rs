@@ -1,6 +1,6 @@
 //! `send` through a cut connection: nothing lost with reconnects, an exact resume point without.
 
-use crate::bg::Bg;
+use crate::bg::{Bg, drain};
 use crate::support::{Broker, rmq_std, wait_until};
 use std::io::Write;
 use std::process::Stdio;
@@ -110,12 +110,6 @@ fn wait_child(child: &mut std::process::Child, timeout: Duration) -> (i32, Strin
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn drain(url: &str, queue: &str) -> Vec<u64> {
-    let mut r = Bg::start(&["--url", url, "receive", "-Q", queue, "--timeout", "2"]);
-    assert!(r.wait(Duration::from_secs(120)).success(), "{}", r.stderr());
-    r.lines().iter().map(|l| l.parse().unwrap()).collect()
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! most what move counted as possible duplicates. A proxy that slows the link keeps a move
 //! of a few thousand small messages running for seconds, so each fault lands mid-run.
 
-use crate::bg::Bg;
+use crate::bg::{Bg, drain};
 use crate::support::proxy::Proxy;
 use crate::support::{Broker, rmq_std, rmq_url, setup, wait_until};
 use serde_json::Value;
@@ -65,13 +65,6 @@ fn wait_mid_run(b: &Broker, vhost: &str, mv: &Bg) {
 fn summary(mv: &Bg) -> Value {
     serde_json::from_str(mv.stdout().trim())
         .unwrap_or_else(|e| panic!("no JSON summary ({e}): {} {}", mv.stdout(), mv.stderr()))
-}
-
-/// Take every message of `q` (direct, no proxy): their bodies.
-fn drain(url: &str, q: &str) -> Vec<u64> {
-    let mut r = Bg::start(&["--url", url, "receive", "-Q", q, "--timeout", "2"]);
-    assert!(r.wait(Duration::from_secs(120)).success(), "{}", r.stderr());
-    r.lines().iter().map(|l| l.parse().unwrap()).collect()
 }
 
 /// Every body `0..n` is in `src` or `dst`; returns how many are there more than once.

@@ -26,15 +26,7 @@ struct Fixture {
 
 fn fixture(prefix: &str) -> Fixture {
     let (b, vhost, url) = setup(prefix);
-    let user = unique_name("prof-user");
-    b.api_put(
-        &format!("users/{}", pct_encode(&user)),
-        &json!({"password": SECRET, "tags": "administrator"}),
-    );
-    b.api_put(
-        &format!("permissions/{}/{}", pct_encode(&vhost), pct_encode(&user)),
-        &json!({"configure": ".*", "write": ".*", "read": ".*"}),
-    );
+    let user = crate::secrets::secret_user(b, &vhost, SECRET);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pw"), format!("{SECRET}\n")).unwrap();
     let port = b.amqp_port();

@@ -65,16 +65,11 @@ fn logs_in(b: &Broker, user: &str, password: &str) -> bool {
             "Authorization",
             &format!(
                 "Basic {}",
-                base64_encode(format!("{user}:{password}").as_bytes())
+                crate::support::query::base64(format!("{user}:{password}").as_bytes())
             ),
         )
         .call()
         .is_ok()
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[test]
