@@ -47,18 +47,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 "user-declare: give --password-file or --password-stdin, not both".into(),
             ));
         }
-        (Some(path), false) => std::fs::read_to_string(path)
-            .map_err(|e| {
+        (Some(path), false) => {
+            crate::ctx::first_line(&std::fs::read_to_string(path).map_err(|e| {
                 Error::Usage(format!(
                     "cannot read --password-file '{}': {e}",
                     path.display()
                 ))
-            })?
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('\r')
-            .to_string(),
+            })?)
+        }
         (None, true) => {
             let mut line = String::new();
             std::io::stdin()

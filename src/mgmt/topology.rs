@@ -78,10 +78,7 @@ impl Api {
         &self,
         vhost: Option<&str>,
     ) -> Result<std::collections::HashMap<(String, String), u64>> {
-        let path = match vhost {
-            Some(v) => format!("/api/consumers/{}", encode_vhost(v)),
-            None => "/api/consumers".to_string(),
-        };
+        let path = super::admin::Kind::Consumers.path(vhost);
         let mut counts = std::collections::HashMap::new();
         self.get_each(&path, vhost, &mut |c| {
             let field = |k: &str| {
